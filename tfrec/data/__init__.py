@@ -1,0 +1,8 @@
+"""Data: files -> InteractionLog -> splits -> Interactions."""
+
+from tfrec.data.errors import ChecksumMismatchError
+from tfrec.data.errors import DataFormatError
+from tfrec.data.interactions import InteractionLog
+from tfrec.data.interactions import Interactions
+from tfrec.data.interactions import ItemSideInfo
+from tfrec.data.interactions import LoadReport
