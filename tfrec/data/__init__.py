@@ -2,6 +2,7 @@
 
 from tfrec.data.errors import ChecksumMismatchError
 from tfrec.data.errors import DataFormatError
+from tfrec.data.interactions import FeatureTable
 from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 from tfrec.data.interactions import ItemSideInfo

@@ -27,6 +27,34 @@ TIMESTAMP = "timestamp"
 
 
 @dataclasses.dataclass
+class FeatureTable:
+    """Dense per-item vectors of one modality, keyed by raw item key.
+
+    Attributes:
+        keys: `[n]` raw item keys (str).
+        values: `[n, dims]` float array; row r belongs to `keys[r]`.
+    """
+
+    keys: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self):
+        if self.values.ndim != 2 or len(self.keys) != len(self.values):
+            raise ValueError(
+                f"Received {len(self.keys)} keys and values of shape {self.values.shape}. "
+                "Expected values of shape (len(keys), dims)."
+            )
+
+    def aligned(self, item_keys: Sequence[str], fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in the order of `item_keys`: (`[len(item_keys), dims]` values, found mask)."""
+        index = pd.Index(self.keys).get_indexer(list(item_keys))
+        found = index >= 0
+        out = np.full((len(index), self.values.shape[1]), fill, dtype=self.values.dtype)
+        out[found] = self.values[index[found]]
+        return out, found
+
+
+@dataclasses.dataclass
 class ItemSideInfo:
     """Side information about items, keyed by raw item key (so it survives re-indexing).
 
@@ -35,12 +63,14 @@ class ItemSideInfo:
         categories: raw item key -> category labels, the primary label first.
         tags: raw item key -> tags or attributes (a2_gcn tags, S3-Rec attributes).
         metadata: extra per-item columns (title, genres, poster URL...), indexed by raw key.
+        features: modality name -> dense vectors (e.g. "image" for the synthetic generator).
     """
 
     text: dict[str, str] = dataclasses.field(default_factory=dict)
     categories: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     tags: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     metadata: pd.DataFrame | None = None
+    features: dict[str, FeatureTable] = dataclasses.field(default_factory=dict)
 
     def merged(self, other: ItemSideInfo) -> ItemSideInfo:
         """Returns side info with `other`'s entries added (other wins on conflicts)."""
@@ -55,6 +85,7 @@ class ItemSideInfo:
             categories={**self.categories, **other.categories},
             tags={**self.tags, **other.tags},
             metadata=metadata,
+            features={**self.features, **other.features},
         )
 
 
