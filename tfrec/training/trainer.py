@@ -1,0 +1,81 @@
+"""Builds a model from a preset and trains it with `model.fit` on sampled batches."""
+
+from __future__ import annotations
+
+import keras
+
+from tfrec.data.interactions import Interactions
+from tfrec.models.embedding_model import EmbeddingModel
+from tfrec.models.registry import get_model_class
+from tfrec.sampling.keras_dataset import SamplerDataset
+from tfrec.sampling.negative_sampler import NegativeSampler
+from tfrec.training.optimizers import make_optimizer
+from tfrec.training.presets import Preset
+
+
+def build_model(preset: Preset, num_users: int, num_items: int, *, seed: int = 0) -> EmbeddingModel:
+    """The preset's model with its options, compiled with the preset's optimizer.
+
+    `keras.utils.set_random_seed(seed)` runs first, so the initial weights depend on the
+    seed alone.
+    """
+    keras.utils.set_random_seed(seed)
+    model_class = get_model_class(preset.model)
+    model = model_class(num_users, num_items, **preset.model_options)
+    model.build()
+    model.compile(optimizer=make_optimizer(preset.optimizer, preset.learning_rate))
+    return model
+
+
+def make_sampler(interactions: Interactions, preset: Preset, *, seed: int = 0) -> NegativeSampler:
+    """The authors' sampler over the training pairs with the preset's B and W."""
+    return NegativeSampler(
+        interactions.train,
+        num_negatives=preset.num_negatives,
+        batch_size=min(preset.batch_size, int(interactions.train.nnz)),
+        seed=seed,
+    )
+
+
+def fit(
+    model: EmbeddingModel,
+    interactions: Interactions,
+    preset: Preset,
+    *,
+    seed: int = 0,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: str | int = "auto",
+    input_pipeline: str = "auto",
+) -> keras.callbacks.History:
+    """Trains `model` for `preset.epochs` epochs of `preset.steps_per_epoch` batches.
+
+    Args:
+        model: a compiled model (see `build_model`).
+        interactions: the data; only `interactions.train` is used for training.
+        preset: batch size, negatives, epochs, steps per epoch.
+        seed: the sampler's seed.
+        callbacks: Keras callbacks (e.g. `tfrec.evaluation.RankingEvaluationCallback`).
+        verbose: passed to `model.fit` (progress bar by default).
+        input_pipeline: `"tf.data"` (TensorFlow backend only), `"numpy"` (a
+            `keras.utils.PyDataset`, every backend), or `"auto"`: tf.data on the TensorFlow
+            backend, numpy otherwise.
+    """
+    sampler = make_sampler(interactions, preset, seed=seed)
+    steps = preset.steps_per_epoch or sampler.steps_per_epoch
+    if input_pipeline == "auto":
+        input_pipeline = "tf.data" if keras.backend.backend() == "tensorflow" else "numpy"
+    if input_pipeline == "tf.data":
+        from tfrec.sampling.tf_dataset import make_tf_dataset  # TensorFlow-only module.
+
+        dataset = make_tf_dataset(sampler)
+        return model.fit(
+            dataset, epochs=preset.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose
+        )
+    if input_pipeline == "numpy":
+        dataset = SamplerDataset(sampler, steps_per_epoch=steps)
+        return model.fit(
+            dataset, epochs=preset.epochs, shuffle=False, callbacks=callbacks, verbose=verbose
+        )
+    raise ValueError(
+        f"Received: `input_pipeline={input_pipeline!r}`. Expected 'auto', 'tf.data' or 'numpy'."
+    )
