@@ -58,6 +58,7 @@ class BPR(EmbeddingModel):
             else None
         )
         self.ranking_loss = keras_rs.losses.PairwiseLogisticLoss(reduction="sum")
+        self.build()  # The tables exist from construction on (scoring, export, saving).
 
     def score_candidates(self, user_ids, item_ids):
         users = ops.expand_dims(self.user_embedding(user_ids), -2)

@@ -86,6 +86,7 @@ class CML(EmbeddingModel):
         self.warp_weight = WarpWeight(self.num_items, margin, rank_weight, name="warp_weight")
         self.hinge = HingeLoss(margin, hinge_negative, reduction="sum", name="hinge")
         self.covariance = CovarianceRegularizer(covariance_weight, covariance_form)
+        self.build()  # The tables exist from construction on (scoring, export, saving).
 
     def score_candidates(self, user_ids, item_ids):
         users = ops.expand_dims(self.user_embedding(user_ids), -2)
