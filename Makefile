@@ -1,0 +1,44 @@
+# The README's two set-up commands are `make quickstart` and `make test`; CI runs `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Tests that do not touch TensorFlow-only code run a second time under the JAX backend.
+BACKEND_NEUTRAL_TESTS := tests/layers tests/losses tests/models tests/sampling/test_negative_sampler.py tests/evaluation
+
+.PHONY: install dev quickstart test test-tf test-jax lint format clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --user --name tfrec --display-name "tfrec" > /dev/null
+	touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+quickstart: $(VENV)/.installed
+	$(PY) -m tfrec.quickstart
+
+test: test-tf test-jax
+
+test-tf: $(VENV)/.installed-dev
+	$(PY) -m pytest -n 2 --durations=15
+
+test-jax: $(VENV)/.installed-dev
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 $(BACKEND_NEUTRAL_TESTS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check tfrec tests benchmarks
+	$(VENV)/bin/ruff format --check tfrec tests benchmarks
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format tfrec tests benchmarks
+	$(VENV)/bin/ruff check --fix tfrec tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
