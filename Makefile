@@ -15,7 +15,6 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m ipykernel install --user --name tfrec --display-name "tfrec" > /dev/null
 	touch $@
 
 install: $(VENV)/.installed

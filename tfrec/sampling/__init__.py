@@ -1,0 +1,11 @@
+"""Sampled training batches: shuffled (user, positive) pairs with negatives.
+
+`NegativeSampler` is the authors' (CollMetric/MAML) sampler as a seeded numpy stream and
+`SamplerDataset` feeds it to `model.fit` on any backend. The tf.data pipeline lives in
+`tfrec.sampling.tf_dataset` (import it only when TensorFlow is used).
+"""
+
+from tfrec.sampling.keras_dataset import SamplerDataset
+from tfrec.sampling.negative_sampler import NegativeSampler
+
+__all__ = ["NegativeSampler", "SamplerDataset"]
