@@ -58,6 +58,7 @@ def run_experiment(
     evaluate_every: int = 0,
     verbose: str | int = "auto",
     input_pipeline: str = "auto",
+    extra_config: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Trains `preset` on `interactions` with `seed` and evaluates the final model.
 
@@ -74,6 +75,7 @@ def run_experiment(
             pick the reported model.
         verbose: Keras progress display.
         input_pipeline: see `tfrec.training.fit`.
+        extra_config: recorded in `metrics.json` under "config" (e.g. the registry name).
     """
     started = time.perf_counter()
     model = build_model(preset, interactions.num_users, interactions.num_items, seed=seed)
@@ -103,6 +105,7 @@ def run_experiment(
         "dataset_stats": interactions.stats(),
         "backend": keras.backend.backend(),
         "protocol": "full ranking over all items, training items excluded (MAML protocol)",
+        **(extra_config or {}),
     }
     history_values = {
         name: [float(v) for v in values] for name, values in history.history.items()

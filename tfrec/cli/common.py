@@ -1,0 +1,86 @@
+"""Arguments and data loading shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+
+SPLITS = ("leave-one-out", "ratio")
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--dataset NAME` or files (`--train/--test/--format` and format-specific files)."""
+    group = parser.add_argument_group("data (a registry dataset, or files in a known format)")
+    group.add_argument("--dataset", help="registry dataset name (see `tfrec datasets list`)")
+    group.add_argument("--data-dir", help="dataset cache (default $TFREC_DATA_DIR or ~/.cache/tfrec)")
+    group.add_argument("--train", help="training file (or the single file of an unsplit format)")
+    group.add_argument("--test", help="test file")
+    group.add_argument("--format", help="file format, e.g. maml-csv (see the README)")
+    group.add_argument("--negatives", help="NCF .test.negative file")
+    group.add_argument("--tags", help="item tag file (user-item-lines format)")
+    group.add_argument("--attributes", help="item attribute JSON (s3rec format)")
+    group.add_argument("--categories", help="item category file (hin format)")
+    group.add_argument("--movies", help="movies.dat (movielens format)")
+    group.add_argument("--extras", help="OMDb movies_extrainfos.dat (movielens format)")
+    group.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="leave-one-out",
+        help="how to split an unsplit format (default: leave-one-out, latest by time)",
+    )
+    group.add_argument(
+        "--test-fraction", type=float, default=0.3, help="test share for --split ratio"
+    )
+
+
+def load_interactions(args: argparse.Namespace):
+    """The `Interactions` named by the data arguments (registry or files)."""
+    from tfrec.data.interactions import InteractionLog
+
+    if args.dataset and args.train:
+        raise ValueError("Give either --dataset or --train/--test/--format, not both.")
+    if args.dataset:
+        from tfrec.data.registry import load_dataset
+
+        return load_dataset(args.dataset, data_dir=args.data_dir)
+    if not args.train:
+        raise ValueError("No data: give --dataset NAME, or --train FILE [--test FILE] --format F.")
+    if not args.format:
+        from tfrec.data.loaders import FORMATS
+
+        raise ValueError(f"--train needs --format, one of: {', '.join(sorted(FORMATS))}.")
+    from tfrec.data.loaders import load_files
+
+    files = {
+        flag: getattr(args, flag)
+        for flag in ("train", "test", "negatives", "tags", "attributes", "categories", "movies", "extras")
+        if getattr(args, flag, None)
+    }
+    loaded = load_files(args.format, **files)
+    if isinstance(loaded, InteractionLog):
+        from tfrec.data import splits
+
+        if args.split == "ratio":
+            return splits.ratio_split(loaded, test_fraction=args.test_fraction)
+        return splits.leave_one_out(loaded)
+    return loaded

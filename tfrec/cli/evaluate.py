@@ -1,0 +1,59 @@
+"""`tfrec evaluate`: evaluate a trained model directory on a test split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tfrec.cli import common
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained model",
+        description=(
+            "Loads DIR/model.keras and evaluates it with full ranking (training items "
+            "excluded). Without data arguments it uses the registry dataset the model was "
+            "trained on (from DIR/metrics.json)."
+        ),
+    )
+    parser.add_argument("--model-dir", required=True, help="a directory written by `tfrec train`")
+    common.add_data_arguments(parser)
+    parser.add_argument("--k", type=common.positive_int, nargs="+", default=[10], help="cut-offs")
+    parser.add_argument("--output", help="write the metrics as JSON to this file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = Path(args.model_dir)
+    model_path = model_dir / "model.keras"
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path} does not exist: is {model_dir} a `tfrec train` output?")
+    if not args.dataset and not args.train:
+        metrics_path = model_dir / "metrics.json"
+        if metrics_path.is_file():
+            args.dataset = json.loads(metrics_path.read_text())["config"].get("registry_dataset")
+        if not args.dataset:
+            raise ValueError("The model was not trained on a registry dataset: give the data arguments.")
+
+    import keras
+
+    import tfrec.models  # noqa: F401  (registers the model classes for deserialisation)
+    import tfrec.training.optimizers  # noqa: F401
+    from tfrec.evaluation.full_ranking import evaluate_full_ranking
+    from tfrec.utils.atomic import write_json
+
+    interactions = common.load_interactions(args)
+    model = keras.saving.load_model(model_path)
+    if (model.num_users, model.num_items) != (interactions.num_users, interactions.num_items):
+        raise ValueError(
+            f"The model has {model.num_users} users x {model.num_items} items, the data "
+            f"{interactions.num_users} x {interactions.num_items}: not the data it was trained on."
+        )
+    result = evaluate_full_ranking(model.score_users_numpy, interactions, ks=tuple(args.k))
+    print(result)
+    if args.output:
+        write_json(args.output, {k: float(v) for k, v in result.metrics.items()})
+    return 0
