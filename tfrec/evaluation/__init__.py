@@ -1,0 +1,8 @@
+"""Evaluation protocols (spec/evaluation.md), significance tests and a training callback."""
+
+from tfrec.evaluation.callback import RankingEvaluationCallback
+from tfrec.evaluation.full_ranking import evaluate_full_ranking
+from tfrec.evaluation.full_ranking import top_k_items
+from tfrec.evaluation.ranking_result import RankingResult
+from tfrec.evaluation.sampled import evaluate_sampled
+from tfrec.evaluation.significance import paired_t_test
