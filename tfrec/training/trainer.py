@@ -23,7 +23,10 @@ def build_model(preset: Preset, num_users: int, num_items: int, *, seed: int = 0
     model_class = get_model_class(preset.model)
     model = model_class(num_users, num_items, **preset.model_options)
     model.build()
-    model.compile(optimizer=make_optimizer(preset.optimizer, preset.learning_rate))
+    # XLA: ~2x faster steps on the TensorFlow backend (JAX compiles anyway).
+    model.compile(
+        optimizer=make_optimizer(preset.optimizer, preset.learning_rate), jit_compile=True
+    )
     return model
 
 
