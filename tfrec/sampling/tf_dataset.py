@@ -1,0 +1,95 @@
+"""A `tf.data` pipeline over a `NegativeSampler` (TensorFlow only; imported on demand)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfrec.sampling.negative_sampler import NegativeSampler
+
+# Design, measured on MAML Office (B=5000, W=4) on 2 shared CPU cores (load average ~3.7;
+# /tmp prototype, same machine, same minute): numpy sampler alone 12.9M samples/s; this
+# pipeline 6.1M (num_parallel_calls=None), 6.5M (2), 6.9M (AUTOTUNE); a pure-TF sampler
+# (`stateless_shuffle` per pass + `stateless_uniform` negatives + bitmap `tf.gather` +
+# `tf.while_loop` re-draws, AUTOTUNE map) 3.0M. So the numpy sampler is mapped over a
+# dataset of flat step indices k -> (epoch k // S, step k % S) with `tf.numpy_function`
+# and `num_parallel_calls`, `deterministic=True`. Each batch is a pure function of
+# (seed, epoch, step), so the parallel map yields exactly the numpy stream (the pure-TF
+# sampler could not), and numpy releases the GIL in its heavy loops.
+
+
+def make_tf_dataset(
+    sampler: NegativeSampler,
+    *,
+    num_epochs: int | None = None,
+    initial_epoch: int = 0,
+    num_parallel_calls: int | None = tf.data.AUTOTUNE,
+    prefetch: int | None = tf.data.AUTOTUNE,
+) -> tf.data.Dataset:
+    """The batches of `sampler` as a `tf.data.Dataset` of named dicts for `model.fit`.
+
+    Element k is `sampler.batch(initial_epoch + k // S, k % S)` with
+    `S = sampler.steps_per_epoch`: the same seeded stream as iterating the sampler, every
+    pass reshuffled. Elements are dicts `{"user": int32[B], "positive": int32[B],
+    "negatives": int32[B, W]}` with static shapes (batch dimension `None` only when the
+    sampler keeps a smaller remainder batch).
+
+    Args:
+        sampler: the `NegativeSampler` to draw from.
+        num_epochs: number of passes; `None` repeats forever (give `steps_per_epoch` to
+            `model.fit` then).
+        initial_epoch: the first pass (e.g. when resuming training).
+        num_parallel_calls: batches produced in parallel (order stays deterministic).
+        prefetch: prefetch buffer size; `None` or 0 adds no prefetch.
+
+    Example:
+
+    ```python
+    dataset = make_tf_dataset(sampler)
+    model.fit(dataset, epochs=10, steps_per_epoch=sampler.steps_per_epoch)
+    ```
+    """
+    if not isinstance(sampler, NegativeSampler):
+        raise ValueError(
+            f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
+            "`tfrec.sampling.NegativeSampler`."
+        )
+    if num_epochs is not None and (not _is_int(num_epochs) or num_epochs < 1):
+        raise ValueError(f"Received: `num_epochs={num_epochs!r}`. Expected None or an int >= 1.")
+    if not _is_int(initial_epoch) or initial_epoch < 0:
+        raise ValueError(f"Received: `initial_epoch={initial_epoch!r}`. Expected an int >= 0.")
+
+    steps = sampler.steps_per_epoch
+    first = initial_epoch * steps
+    if num_epochs is None:
+        indices = tf.data.Dataset.counter(start=first, dtype=tf.int64)
+    else:
+        indices = tf.data.Dataset.range(first, first + num_epochs * steps, dtype=tf.int64)
+
+    batch_size = sampler.batch_size if sampler.drop_remainder else None
+    width = sampler.num_negatives
+
+    def load(flat_step):
+        epoch_index, step = divmod(int(flat_step), steps)
+        batch = sampler.batch(epoch_index, step)
+        return batch["user"], batch["positive"], batch["negatives"]
+
+    def to_batch(flat_step):
+        users, positives, negatives = tf.numpy_function(
+            load, [flat_step], [tf.int32, tf.int32, tf.int32], stateful=False
+        )
+        users.set_shape([batch_size])
+        positives.set_shape([batch_size])
+        negatives.set_shape([batch_size, width])
+        return {"user": users, "positive": positives, "negatives": negatives}
+
+    if num_parallel_calls:
+        dataset = indices.map(to_batch, num_parallel_calls=num_parallel_calls, deterministic=True)
+    else:
+        dataset = indices.map(to_batch)
+    if prefetch:
+        dataset = dataset.prefetch(prefetch)
+    return dataset
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
