@@ -72,7 +72,12 @@ def fit(
 
         dataset = make_tf_dataset(sampler)
         return model.fit(
-            dataset, epochs=preset.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose
+            dataset,
+            epochs=preset.epochs,
+            steps_per_epoch=steps,
+            shuffle=False,  # The sampler shuffles every pass itself.
+            callbacks=callbacks,
+            verbose=verbose,
         )
     if input_pipeline == "numpy":
         dataset = SamplerDataset(sampler, steps_per_epoch=steps)
