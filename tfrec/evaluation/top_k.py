@@ -18,20 +18,32 @@ def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
     """`[b, k]` indices of the k largest scores per row, best first.
 
     Exact and deterministic: ties are ordered by the lower index, as `tf.nn.top_k` (and so
-    the MAML evaluator) does, including ties that straddle the k-th place. Runs in
-    O(b * n) with `np.argpartition` plus a sort of k items per row.
+    the MAML evaluator) does, including ties that straddle the k-th place. One
+    `np.argpartition` pass, one comparison pass, and a sort of k items per row; rows with a
+    tie across the k-th place take a slower exact path.
     """
     num_rows, num_items = scores.shape
     k = min(k, num_items)
     if k == 0:
         return np.zeros((num_rows, 0), np.int64)
-    candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    threshold = np.take_along_axis(scores, candidates, axis=1).min(axis=1, keepdims=True)
+    candidates = np.sort(np.argpartition(-scores, k - 1, axis=1)[:, :k], axis=1)
+    candidate_scores = np.take_along_axis(scores, candidates, axis=1)
+    threshold = candidate_scores.min(axis=1, keepdims=True)
+    straddling = np.flatnonzero((scores >= threshold).sum(axis=1) > k)
+    if len(straddling):
+        candidates[straddling] = _lowest_index_ties(scores[straddling], threshold[straddling], k)
+        candidate_scores[straddling] = np.take_along_axis(
+            scores[straddling], candidates[straddling], axis=1
+        )
+    # Candidates are in ascending index order, so a stable sort keeps lower indices first.
+    order = np.argsort(-candidate_scores, axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)
+
+
+def _lowest_index_ties(scores: np.ndarray, threshold: np.ndarray, k: int) -> np.ndarray:
+    """The k chosen indices (ascending) when ties at `threshold` exceed the k-th place."""
     above = scores > threshold
     tied = scores == threshold
-    # Fill the places left after the strictly larger scores with the lowest-index ties.
     needed = k - above.sum(axis=1, keepdims=True)
     chosen = above | (tied & (np.cumsum(tied, axis=1) <= needed))
-    indices = np.nonzero(chosen)[1].reshape(num_rows, k)  # ascending index within a row
-    order = np.argsort(-np.take_along_axis(scores, indices, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(indices, order, axis=1)
+    return np.nonzero(chosen)[1].reshape(len(scores), k)

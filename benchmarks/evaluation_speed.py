@@ -1,0 +1,126 @@
+"""Full-ranking evaluation time for all MAML Office test users, tfrec vs the authors' method.
+
+    python benchmarks/evaluation_speed.py [--repeats 5]
+
+Both sides score users in blocks with the same CML scores (squared Euclidean distance,
+d = 64, random unit-ball embeddings) and compute P/R/NDCG/HR@10 on the same split:
+
+- tfrec: `tfrec.evaluation.evaluate_full_ranking` (vectorised masking, exact top-k).
+- peer: the algorithm of the authors' evaluator (CollMetric/MAML `evaluator.py`, spec
+  evaluation.md A.4) re-expressed in numpy: per block, take the top K + max|R_u| items, then
+  walk each user's list in Python skipping training items until K remain. It is a peer,
+  not the authors' TF1 code (which cannot be fetched here); the issue quotes the authors'
+  evaluator at about 2.5 s on these machines.
+
+Prints the median time of `--repeats` runs and checks that both give the same metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from tfrec.data.loaders.maml_csv import load_maml_csv
+from tfrec.evaluation import evaluate_full_ranking
+
+QUOTED_AUTHORS_SECONDS = 2.5
+
+
+def peer_evaluate(score_fn, interactions, k=10, block=1024):
+    train, test = interactions.train.tocsr(), interactions.test.tocsr()
+    users = interactions.test_users()
+    max_train = int(np.diff(train.indptr).max())
+    totals = {"precision": 0.0, "recall": 0.0, "ndcg": 0.0, "hr": 0.0}
+    for start in range(0, len(users), block):
+        chunk = users[start : start + block]
+        scores = score_fn(chunk)
+        width = k + max_train
+        top = np.argpartition(-scores, width, axis=1)[:, :width]
+        order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, 1)
+        for row, user in enumerate(chunk):
+            seen = set(train.indices[train.indptr[user] : train.indptr[user + 1]])
+            truth = set(test.indices[test.indptr[user] : test.indptr[user + 1]])
+            picked = [item for item in top[row] if item not in seen][:k]
+            hits = [rank for rank, item in enumerate(picked) if item in truth]
+            dcg = sum(1 / math.log2(rank + 2) for rank in hits)
+            idcg = sum(1 / math.log2(rank + 2) for rank in range(min(k, len(truth))))
+            totals["precision"] += len(hits) / k
+            totals["recall"] += len(hits) / len(truth)
+            totals["ndcg"] += dcg / idcg
+            totals["hr"] += float(bool(hits))
+    return {f"{name}@{k}": value / len(users) for name, value in totals.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    shared = os.environ.get("TFREC_SHARED_DATA", "../shared/data")
+    parser.add_argument("--train", default=f"{shared}/liufancs_MAML/Office/train.csv")
+    parser.add_argument("--test", default=f"{shared}/liufancs_MAML/Office/test.csv")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    interactions = load_maml_csv(args.train, args.test)
+    rng = np.random.default_rng(0)
+    users = rng.normal(size=(interactions.num_users, 64)).astype(np.float32)
+    items = rng.normal(size=(interactions.num_items, 64)).astype(np.float32)
+    users /= np.linalg.norm(users, axis=1, keepdims=True)
+    items /= np.linalg.norm(items, axis=1, keepdims=True)
+    item_norms = (items**2).sum(1)
+
+    def score_fn(user_ids):
+        u = users[user_ids]
+        return -((u**2).sum(1, keepdims=True) - 2 * u @ items.T + item_norms)
+
+    import keras
+
+    from tfrec.models import CML
+
+    model = CML(interactions.num_users, interactions.num_items, 64)
+    model.user_embedding.embeddings.assign(users)
+    model.item_embedding.embeddings.assign(items)
+    model_label = f"tfrec, CML.score_users ({keras.backend.backend()})"
+    timings = {"tfrec": [], "peer (authors' algorithm, numpy)": [], model_label: []}
+    results = {}
+    for _ in range(args.repeats):
+        for name, function in (
+            ("tfrec", lambda: evaluate_full_ranking(score_fn, interactions, ks=(10,)).metrics),
+            ("peer (authors' algorithm, numpy)", lambda: peer_evaluate(score_fn, interactions)),
+            (
+                model_label,
+                lambda: evaluate_full_ranking(model.score_users_numpy, interactions).metrics,
+            ),
+        ):
+            started = time.perf_counter()
+            results[name] = function()
+            timings[name].append(time.perf_counter() - started)
+    ours, theirs, model_metrics = results.values()
+    for metric in ours:
+        assert math.isclose(ours[metric], theirs[metric], rel_tol=1e-9), (metric, ours, theirs)
+        assert math.isclose(ours[metric], model_metrics[metric], rel_tol=1e-3), metric
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"{len(interactions.test_users()):,} Office test users x {interactions.num_items:,} items, K = 10")
+    peer_time = statistics.median(timings["peer (authors' algorithm, numpy)"])
+    model_time = statistics.median(timings[model_label])
+    for name, values in timings.items():
+        median = statistics.median(values)
+        print(
+            f"{name:<44} median {median:.3f} s over {len(values)} runs"
+            f"  (peer time / this: x{peer_time / median:.1f})"
+        )
+    print(
+        f"{'authors evaluator (quoted, not run)':<44} {QUOTED_AUTHORS_SECONDS:.1f} s"
+        f"  (quoted / CML model: x{QUOTED_AUTHORS_SECONDS / model_time:.1f})"
+    )
+    print("identical metrics:", {name: round(100 * value, 4) for name, value in ours.items()})
+
+
+if __name__ == "__main__":
+    main()
