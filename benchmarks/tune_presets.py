@@ -66,6 +66,9 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--cml-epochs", type=int, default=12)
     parser.add_argument("--bpr-epochs", type=int, default=20)
+    parser.add_argument("--bpr-l2", type=float, nargs="+", default=[1e-5, 1e-4, 1e-3])
+    parser.add_argument("--bpr-learning-rates", type=float, nargs="+", default=[1e-3, 1e-2])
+    parser.add_argument("--skip-cml", action="store_true")
     parser.add_argument("--output", default="benchmarks/results/tune_presets.json")
     args = parser.parse_args()
 
@@ -73,8 +76,8 @@ def main():
     print(data.summary(), flush=True)
     results = {"dataset": args.dataset, "validation_fraction": args.fraction, "runs": []}
 
-    candidates = [("cml", "maml", {}), ("cml", "maml-adam", {})]
-    for l2, learning_rate in itertools.product([1e-5, 1e-4, 1e-3], [1e-3, 1e-2]):
+    candidates = [] if args.skip_cml else [("cml", "maml", {}), ("cml", "maml-adam", {})]
+    for l2, learning_rate in itertools.product(args.bpr_l2, args.bpr_learning_rates):
         candidates.append(("bpr", "maml", {"l2": l2, "learning_rate": learning_rate}))
     for model, preset_name, changes in candidates:
         epochs = args.cml_epochs if model == "cml" else args.bpr_epochs

@@ -111,7 +111,7 @@ _CML_MAML = dict(
     covariance_weight=1.0,
     covariance_form="code_signed_offdiag_sum",
 )
-_CML_SCHEDULE = dict(batch_size=5000, steps_per_epoch=400, epochs=5)
+_CML_SCHEDULE = dict(batch_size=5000, steps_per_epoch=400, epochs=9)
 register_preset(
     Preset(
         name="maml",
