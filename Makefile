@@ -32,12 +32,12 @@ test-jax: $(VENV)/.installed-dev
 	KERAS_BACKEND=jax $(PY) -m pytest -n 2 $(BACKEND_NEUTRAL_TESTS)
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check tfrec tests benchmarks
-	$(VENV)/bin/ruff format --check tfrec tests benchmarks
+	$(VENV)/bin/ruff check tfrec tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check tfrec tests benchmarks notebooks
 
 format: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff format tfrec tests benchmarks
-	$(VENV)/bin/ruff check --fix tfrec tests benchmarks
+	$(VENV)/bin/ruff format tfrec tests benchmarks notebooks
+	$(VENV)/bin/ruff check --fix tfrec tests benchmarks notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

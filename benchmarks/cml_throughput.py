@@ -62,7 +62,9 @@ def run_tfrec(args) -> dict:
         from tfrec.sampling import SamplerDataset
 
         def train(steps):
-            model.fit(SamplerDataset(sampler, steps_per_epoch=steps), epochs=1, verbose=0, shuffle=False)
+            model.fit(
+                SamplerDataset(sampler, steps_per_epoch=steps), epochs=1, verbose=0, shuffle=False
+            )
 
     train(20)  # compile
     started = time.perf_counter()
@@ -114,9 +116,7 @@ def run_tf1_peer(args) -> dict:
             for table in (user_table, item_table)
         ]
 
-    sampler = NegativeSampler(
-        data.train, num_negatives=width, batch_size=args.batch_size, seed=0
-    )
+    sampler = NegativeSampler(data.train, num_negatives=width, batch_size=args.batch_size, seed=0)
     batches: queue.Queue = queue.Queue(maxsize=20)
 
     def produce():
@@ -189,7 +189,9 @@ def main():
         f"\nCML training on MAML Office, B = {args.batch_size}, W = {args.num_negatives}, d = 64; "
         f"{platform.machine()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'implementation':<20}{'samples/s':>12}{'ms/step':>10}{'x TF1 peer':>12}{'x quoted authors':>18}")
+    print(
+        f"{'implementation':<20}{'samples/s':>12}{'ms/step':>10}{'x TF1 peer':>12}{'x quoted authors':>18}"
+    )
     for name, result in results.items():
         rate = result["samples_per_second"]
         versus_peer = f"{rate / peer:.2f}" if peer else "-"
@@ -197,7 +199,9 @@ def main():
             f"{name:<20}{rate:>12,.0f}{result['ms_per_step']:>10.2f}{versus_peer:>12}"
             f"{rate / QUOTED_AUTHORS:>18.2f}"
         )
-    print(f"(authors' CollMetric code: {QUOTED_AUTHORS:,.0f} samples/s, quoted in the issue, not run here)")
+    print(
+        f"(authors' CollMetric code: {QUOTED_AUTHORS:,.0f} samples/s, quoted in the issue, not run here)"
+    )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"command": " ".join(sys.argv), "results": results}, handle, indent=2)

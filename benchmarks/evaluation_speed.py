@@ -106,7 +106,9 @@ def main():
         assert math.isclose(ours[metric], model_metrics[metric], rel_tol=1e-3), metric
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    print(f"{len(interactions.test_users()):,} Office test users x {interactions.num_items:,} items, K = 10")
+    print(
+        f"{len(interactions.test_users()):,} Office test users x {interactions.num_items:,} items, K = 10"
+    )
     peer_time = statistics.median(timings["peer (authors' algorithm, numpy)"])
     model_time = statistics.median(timings[model_label])
     for name, values in timings.items():

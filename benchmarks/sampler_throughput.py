@@ -48,7 +48,9 @@ def synthetic_train(num_users=100_000, num_items=50_000, num_pairs=5_000_000, se
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, num_users, num_pairs)
     cols = (rng.zipf(1.3, num_pairs) - 1) % num_items  # popularity skew
-    matrix = sp.csr_matrix((np.ones(num_pairs, np.float32), (rows, cols)), shape=(num_users, num_items))
+    matrix = sp.csr_matrix(
+        (np.ones(num_pairs, np.float32), (rows, cols)), shape=(num_users, num_items)
+    )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
@@ -65,10 +67,20 @@ def main():
     args = parser.parse_args()
 
     office = load_maml_csv(args.train, args.test).train
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; B = {args.batch_size}, W = {args.num_negatives}")
-    for name, train in (("MAML Office", office), ("synthetic 100k x 50k, 5M pairs", synthetic_train())):
-        sampler = NegativeSampler(train, num_negatives=args.num_negatives, batch_size=args.batch_size, seed=0)
-        rates = {"numpy": numpy_rate(sampler, args.seconds), "tf.data": tf_data_rate(sampler, args.seconds)}
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; B = {args.batch_size}, W = {args.num_negatives}"
+    )
+    for name, train in (
+        ("MAML Office", office),
+        ("synthetic 100k x 50k, 5M pairs", synthetic_train()),
+    ):
+        sampler = NegativeSampler(
+            train, num_negatives=args.num_negatives, batch_size=args.batch_size, seed=0
+        )
+        rates = {
+            "numpy": numpy_rate(sampler, args.seconds),
+            "tf.data": tf_data_rate(sampler, args.seconds),
+        }
         shown = "   ".join(f"{pipeline} {rate:,.0f} samples/s" for pipeline, rate in rates.items())
         print(f"{name:<32} ({sampler.membership} membership)  {shown}", flush=True)
 

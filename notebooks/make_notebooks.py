@@ -4,41 +4,62 @@ Every notebook reads TFREC_NOTEBOOK_SMALL: when set (the test suite does), it tr
 a few batches so that tests/test_notebooks.py can execute it in seconds.
 """
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
 
 QUICKSTART = [
-    ("markdown", """# tfrec quickstart: CML on MAML's Office split
+    (
+        "markdown",
+        """# tfrec quickstart: CML on MAML's Office split
 
 Loads a registry dataset, builds the authors' negative sampler as a `tf.data` pipeline, trains
 CML with `model.fit` (the MAML paper's CML settings), evaluates with the full-ranking protocol
 every epoch through a Keras callback, and plots the training curves, the metrics and the item
-embeddings coloured by their Office category."""),
-    ("code", """import os
+embeddings coloured by their Office category.""",
+    ),
+    (
+        "code",
+        """import os
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
 from tfrec.data.registry import load_dataset
-from tfrec.evaluation import RankingEvaluationCallback, evaluate_full_ranking
+from tfrec.evaluation import RankingEvaluationCallback
+from tfrec.evaluation import evaluate_full_ranking
 from tfrec.sampling import NegativeSampler
-from tfrec.training import build_model, get_preset
+from tfrec.training import build_model
+from tfrec.training import get_preset
 
 SMALL = bool(os.environ.get("TFREC_NOTEBOOK_SMALL"))  # set by the test suite
-print("Keras backend:", keras.backend.backend())"""),
-    ("markdown", """## Data
+print("Keras backend:", keras.backend.backend())""",
+    ),
+    (
+        "markdown",
+        """## Data
 `load_dataset` downloads the files once (or finds them in `$TFREC_DATA_DIR`), verifies their
-sha256 and joins the LRD Office item text and categories by ASIN."""),
-    ("code", """data = load_dataset("maml-office")
+sha256 and joins the LRD Office item text and categories by ASIN.""",
+    ),
+    (
+        "code",
+        """data = load_dataset("maml-office")
 print(data.summary())
-print("example item:", data.item_keys[0], "->", data.item_side.text.get(data.item_keys[0], "")[:80])"""),
-    ("markdown", """## Input pipeline
+print("example item:", data.item_keys[0], "->", data.item_side.text.get(data.item_keys[0], "")[:80])""",
+    ),
+    (
+        "markdown",
+        """## Input pipeline
 The sampler reproduces the authors': every pass shuffles the training pairs, cuts batches of
 B = 5000 and draws W = 4 uniform negatives per pair, re-drawn while they are training
-positives of the user. On the TensorFlow backend it runs as a `tf.data` pipeline."""),
-    ("code", """preset = get_preset("cml")
+positives of the user. On the TensorFlow backend it runs as a `tf.data` pipeline.""",
+    ),
+    (
+        "code",
+        """preset = get_preset("cml")
 if SMALL:
     preset = preset.replace(epochs=2, steps_per_epoch=5)
 print(preset.source)
@@ -50,12 +71,18 @@ else:
     from tfrec.sampling import SamplerDataset
     dataset = SamplerDataset(sampler, steps_per_epoch=preset.steps_per_epoch)
 batch = sampler.batch(0, 0)
-{name: value.shape for name, value in batch.items()}"""),
-    ("markdown", """## Training with `model.fit`
+{name: value.shape for name, value in batch.items()}""",
+    ),
+    (
+        "markdown",
+        """## Training with `model.fit`
 The callback evaluates every epoch (full ranking over all 2,406 items, training items excluded)
 and writes the metrics into the History. They are learning curves only; the number to report
-is the final model's (below)."""),
-    ("code", """model = build_model(preset, data.num_users, data.num_items, seed=0)
+is the final model's (below).""",
+    ),
+    (
+        "code",
+        """model = build_model(preset, data.num_users, data.num_items, seed=0)
 callback = RankingEvaluationCallback(data, ks=(10,), every_n_epochs=1, verbose=0)
 fit_options = dict(epochs=preset.epochs, callbacks=[callback], verbose=0)
 if keras.backend.backend() == "tensorflow":
@@ -63,8 +90,11 @@ if keras.backend.backend() == "tensorflow":
 else:
     history = model.fit(dataset, shuffle=False, **fit_options)
 result = evaluate_full_ranking(model.score_users_numpy, data, ks=(10,))
-print(result)"""),
-    ("code", """epochs = np.arange(1, len(history.history["loss"]) + 1)
+print(result)""",
+    ),
+    (
+        "code",
+        """epochs = np.arange(1, len(history.history["loss"]) + 1)
 figure, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 axes[0].plot(epochs, history.history["loss"], marker="o")
 axes[0].set(title="training loss (batch sum)", xlabel="epoch (400 batches)", ylabel="loss")
@@ -73,11 +103,17 @@ for name in ["ndcg@10", "recall@10", "hr@10", "precision@10"]:
 axes[1].axhline(6.680, color="gray", linestyle="--", label="paper CML NDCG@10")
 axes[1].set(title="test metrics during training", xlabel="epoch", ylabel="%")
 axes[1].legend(fontsize=8)
-plt.tight_layout()"""),
-    ("markdown", """## Per-user metrics and the embedding space
+plt.tight_layout()""",
+    ),
+    (
+        "markdown",
+        """## Per-user metrics and the embedding space
 `result.per_user` holds every user's value (for paired t-tests). The item embeddings, projected
-to 2-D with PCA, are coloured by the item's Office category (LRD `item_meta.csv`)."""),
-    ("code", """figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+to 2-D with PCA, are coloured by the item's Office category (LRD `item_meta.csv`).""",
+    ),
+    (
+        "code",
+        """figure, axes = plt.subplots(1, 2, figsize=(11, 4))
 axes[0].hist(result.per_user["ndcg@10"], bins=30)
 axes[0].set(title="NDCG@10 per test user", xlabel="NDCG@10", ylabel="users")
 items = keras.ops.convert_to_numpy(model.item_embedding.embeddings)
@@ -91,18 +127,26 @@ for code in top:
     axes[1].scatter(*projected[chosen].T, s=6, label=str(names[code]))
 axes[1].set(title="item embeddings (PCA), six largest categories")
 axes[1].legend(fontsize=7, markerscale=2)
-plt.tight_layout()"""),
+plt.tight_layout()""",
+    ),
 ]
 
 
 def write(name, cells):
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     for kind, source in cells:
         maker = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
         notebook.cells.append(maker(source))
     path = Path(__file__).parent / name
     nbformat.write(notebook, path)
+    ruff = shutil.which("ruff")
+    if ruff:  # Same formatting as the rest of the code base (`make lint` checks notebooks).
+        subprocess.run([ruff, "format", "--quiet", str(path)], check=True)
     print("wrote", path)
 
 

@@ -1,6 +1,5 @@
 """Every notebook in notebooks/ runs top to bottom (with small settings), so none goes stale."""
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -16,8 +15,15 @@ def test_notebook_runs(path, data_cache, monkeypatch):
     monkeypatch.setenv("TFREC_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
+    outputs = [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
     assert not [output for output in outputs if output.output_type == "error"]
     assert any("image/png" in output.get("data", {}) for output in outputs), "no plot rendered"
 

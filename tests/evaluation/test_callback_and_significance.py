@@ -33,7 +33,9 @@ def test_paired_t_test_matches_scipy_on_common_users():
     a = RankingResult({"ndcg@10": a_values.mean()}, {"ndcg@10": a_values}, np.arange(50), "a")
     # b evaluated users 10..59: only 40 users are common.
     b_users = np.arange(10, 60)
-    b = RankingResult({"ndcg@10": 0.0}, {"ndcg@10": np.concatenate([b_values[10:], rng.random(10)])}, b_users, "b")
+    b = RankingResult(
+        {"ndcg@10": 0.0}, {"ndcg@10": np.concatenate([b_values[10:], rng.random(10)])}, b_users, "b"
+    )
     test = paired_t_test(a, b, "ndcg@10")
     expected = scipy.stats.ttest_rel(a_values[10:], b_values[10:])
     assert test.num_users == 40

@@ -68,13 +68,17 @@ def test_hand_computed_single_user():
 def test_matches_reference_on_random_data_with_ties(seed, k):
     rng = np.random.default_rng(seed)
     num_users, num_items = 40, 30
-    train = {(u, i) for u, i in zip(rng.integers(0, 40, 300), rng.integers(0, 30, 300), strict=True)}
+    train = {
+        (u, i) for u, i in zip(rng.integers(0, 40, 300), rng.integers(0, 30, 300), strict=True)
+    }
     test = {(u, i) for u, i in zip(rng.integers(0, 35, 80), rng.integers(0, 30, 80), strict=True)}
     test -= train
     interactions = make_interactions(sorted(train), sorted(test), num_users, num_items)
     # Few distinct values -> many ties, including across the k-th place.
     scores = rng.integers(0, 4, (num_users, num_items)).astype(np.float32)
-    result = evaluate_full_ranking(lambda users: scores[users], interactions, ks=(k,), user_batch_size=7)
+    result = evaluate_full_ranking(
+        lambda users: scores[users], interactions, ks=(k,), user_batch_size=7
+    )
     assert result.metrics == pytest.approx(reference(scores, interactions, k))
     assert len(result.users) == len({u for u, _ in test})
 
@@ -92,8 +96,12 @@ def test_matches_keras_rs_recall_and_ndcg():
     keras_rs = pytest.importorskip("keras_rs")
     rng = np.random.default_rng(5)
     num_users, num_items, k = 25, 40, 10
-    train = {(u, i) for u, i in zip(rng.integers(0, 25, 200), rng.integers(0, 40, 200), strict=True)}
-    test = {(u, i) for u, i in zip(rng.integers(0, 25, 90), rng.integers(0, 40, 90), strict=True)} - train
+    train = {
+        (u, i) for u, i in zip(rng.integers(0, 25, 200), rng.integers(0, 40, 200), strict=True)
+    }
+    test = {
+        (u, i) for u, i in zip(rng.integers(0, 25, 90), rng.integers(0, 40, 90), strict=True)
+    } - train
     interactions = make_interactions(sorted(train), sorted(test), num_users, num_items)
     scores = rng.normal(size=(num_users, num_items)).astype(np.float32)
     ours = evaluate_full_ranking(lambda users: scores[users], interactions, ks=(k,)).metrics

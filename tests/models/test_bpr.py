@@ -26,7 +26,9 @@ def test_loss_matches_numpy_reference(num_negatives, item_bias):
     x_pos = (u * q[batch["positive"]]).sum(-1) + b[batch["positive"]]
     x_neg = (u[:, None] * q[batch["negatives"]]).sum(-1) + b[batch["negatives"]]
     bpr = np.log1p(np.exp(-(x_pos[:, None] - x_neg))).sum()
-    reg = 0.01 * ((u**2).sum() + (q[batch["positive"]] ** 2).sum() + (q[batch["negatives"]] ** 2).sum())
+    reg = 0.01 * (
+        (u**2).sum() + (q[batch["positive"]] ** 2).sum() + (q[batch["negatives"]] ** 2).sum()
+    )
     loss = float(ops.convert_to_numpy(model.compute_loss(x=batch, y_pred=model(batch))))
     assert loss == pytest.approx(bpr + reg, rel=1e-4)
 

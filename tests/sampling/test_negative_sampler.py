@@ -294,9 +294,7 @@ def test_maml_office_sampler():
     if not path.exists():
         pytest.skip(f"{path} is absent")
     frame = pd.read_csv(path)
-    train = sp.csr_matrix(
-        (np.ones(len(frame), np.float32), (frame["userID"], frame["itemID"]))
-    )
+    train = sp.csr_matrix((np.ones(len(frame), np.float32), (frame["userID"], frame["itemID"])))
     sampler = NegativeSampler(train, num_negatives=4, batch_size=5000)
     assert (sampler.num_pairs, sampler.steps_per_epoch, sampler.num_items) == (37_027, 7, 2405)
     assert sampler.membership == "bitmap"

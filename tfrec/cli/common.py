@@ -32,7 +32,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """`--dataset NAME` or files (`--train/--test/--format` and format-specific files)."""
     group = parser.add_argument_group("data (a registry dataset, or files in a known format)")
     group.add_argument("--dataset", help="registry dataset name (see `tfrec datasets list`)")
-    group.add_argument("--data-dir", help="dataset cache (default $TFREC_DATA_DIR or ~/.cache/tfrec)")
+    group.add_argument(
+        "--data-dir", help="dataset cache (default $TFREC_DATA_DIR or ~/.cache/tfrec)"
+    )
     group.add_argument("--train", help="training file (or the single file of an unsplit format)")
     group.add_argument("--test", help="test file")
     group.add_argument("--format", help="file format, e.g. maml-csv (see the README)")
@@ -73,7 +75,16 @@ def load_interactions(args: argparse.Namespace):
 
     files = {
         flag: getattr(args, flag)
-        for flag in ("train", "test", "negatives", "tags", "attributes", "categories", "movies", "extras")
+        for flag in (
+            "train",
+            "test",
+            "negatives",
+            "tags",
+            "attributes",
+            "categories",
+            "movies",
+            "extras",
+        )
         if getattr(args, flag, None)
     }
     loaded = load_files(args.format, **files)

@@ -30,13 +30,17 @@ def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir)
     model_path = model_dir / "model.keras"
     if not model_path.is_file():
-        raise FileNotFoundError(f"{model_path} does not exist: is {model_dir} a `tfrec train` output?")
+        raise FileNotFoundError(
+            f"{model_path} does not exist: is {model_dir} a `tfrec train` output?"
+        )
     if not args.dataset and not args.train:
         metrics_path = model_dir / "metrics.json"
         if metrics_path.is_file():
             args.dataset = json.loads(metrics_path.read_text())["config"].get("registry_dataset")
         if not args.dataset:
-            raise ValueError("The model was not trained on a registry dataset: give the data arguments.")
+            raise ValueError(
+                "The model was not trained on a registry dataset: give the data arguments."
+            )
 
     import keras
 

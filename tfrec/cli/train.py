@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         extra_config=extra_config,
     )
     print(result.evaluation)
-    print(f"wrote {os.path.join(args.output, 'metrics.json')} and model.keras "
-          f"({result.seconds:.0f} s)")
+    print(
+        f"wrote {os.path.join(args.output, 'metrics.json')} and model.keras "
+        f"({result.seconds:.0f} s)"
+    )
     return 0

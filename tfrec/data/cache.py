@@ -31,6 +31,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from tfrec.data.errors import ChecksumMismatchError
+from tfrec.utils.atomic import atomic_path
 
 ENV_DATA_DIR = "TFREC_DATA_DIR"
 STAMP_NAME = ".tfrec-verified.json"
@@ -123,18 +124,8 @@ def _read_stamps(directory: Path) -> dict:
 def _write_stamp(directory: Path, filename: str, path: Path, sha256: str) -> None:
     stamps = _read_stamps(directory)
     stamps[filename] = {**_stamp_key(path), "sha256": sha256}
-    _atomic_write_text(directory / STAMP_NAME, json.dumps(stamps, indent=1, sort_keys=True))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(directory / STAMP_NAME) as temporary:
+        temporary.write_text(json.dumps(stamps, indent=1, sort_keys=True))
 
 
 def verify_cached(remote: RemoteFile, directory: str | os.PathLike, *, dataset=None) -> Path:

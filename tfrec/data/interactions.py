@@ -361,7 +361,9 @@ class Interactions:
                 ids = item_vocab.get_indexer([str(i) for i in items])
                 if (ids < 0).any():
                     unknown = [i for i, j in zip(items, ids, strict=True) if j < 0][:5]
-                    raise ValueError(f"Test negatives of user {user!r} name unknown items {unknown}.")
+                    raise ValueError(
+                        f"Test negatives of user {user!r} name unknown items {unknown}."
+                    )
                 negatives[row, : len(ids)] = ids
 
         return cls(

@@ -150,7 +150,9 @@ def evaluate_full_ranking(
             per_user[f"recall@{k}"][rows] = hit_count / sizes
             per_user[f"ndcg@{k}"][rows] = dcg / ideal[np.minimum(sizes, k)]
             per_user[f"hr@{k}"][rows] = hit_count > 0
-    metrics = {name: float(values.mean()) if len(values) else 0.0 for name, values in per_user.items()}
+    metrics = {
+        name: float(values.mean()) if len(values) else 0.0 for name, values in per_user.items()
+    }
     excluded = ", ".join(exclude) if exclude else "nothing"
     return RankingResult(
         metrics=metrics,

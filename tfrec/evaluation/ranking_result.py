@@ -33,6 +33,4 @@ class RankingResult:
         width = max(12, *(len(name) + 2 for name in names))
         header = "".join(f"{name:>{width}}" for name in names)
         values = "".join(f"{100.0 * self.metrics[name]:>{width}.3f}" for name in names)
-        return (
-            f"{self.protocol}; {len(self.users):,} users; values in %\n{header}\n{values}"
-        )
+        return f"{self.protocol}; {len(self.users):,} users; values in %\n{header}\n{values}"

@@ -26,7 +26,9 @@ def paired_t_test(a: RankingResult, b: RankingResult, metric: str) -> PairedTest
     """
     for result in (a, b):
         if metric not in result.per_user:
-            raise ValueError(f"Received: `metric={metric!r}`. Expected one of {sorted(result.per_user)}.")
+            raise ValueError(
+                f"Received: `metric={metric!r}`. Expected one of {sorted(result.per_user)}."
+            )
     common, index_a, index_b = np.intersect1d(a.users, b.users, return_indices=True)
     if len(common) < 2:
         raise ValueError("A paired test needs at least two users evaluated by both results.")

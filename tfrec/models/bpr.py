@@ -47,13 +47,21 @@ class BPR(EmbeddingModel):
             return keras.initializers.RandomNormal(stddev=initializer_stddev)
 
         self.user_embedding = keras.layers.Embedding(
-            self.num_users, embedding_dim, embeddings_initializer=initializer(), name="user_embedding"
+            self.num_users,
+            embedding_dim,
+            embeddings_initializer=initializer(),
+            name="user_embedding",
         )
         self.item_embedding = keras.layers.Embedding(
-            self.num_items, self.embedding_dim, embeddings_initializer=initializer(), name="item_embedding"
+            self.num_items,
+            self.embedding_dim,
+            embeddings_initializer=initializer(),
+            name="item_embedding",
         )
         self.bias = (
-            keras.layers.Embedding(self.num_items, 1, embeddings_initializer="zeros", name="item_bias")
+            keras.layers.Embedding(
+                self.num_items, 1, embeddings_initializer="zeros", name="item_bias"
+            )
             if item_bias
             else None
         )
@@ -68,7 +76,9 @@ class BPR(EmbeddingModel):
         return scores
 
     def score_users(self, user_ids):
-        scores = ops.matmul(self.user_embedding(user_ids), ops.transpose(self.item_embedding.embeddings))
+        scores = ops.matmul(
+            self.user_embedding(user_ids), ops.transpose(self.item_embedding.embeddings)
+        )
         if self.bias is not None:
             scores = scores + ops.reshape(self.bias.embeddings, (1, -1))
         return scores
@@ -81,9 +91,7 @@ class BPR(EmbeddingModel):
                 ops.sum(ops.square(self.user_embedding(x["user"])))
                 + ops.sum(ops.square(self.item_embedding(items)))
             )
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return self.with_added_losses(loss)
 
     def get_config(self):
         config = super().get_config()

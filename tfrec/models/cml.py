@@ -106,9 +106,7 @@ class CML(EmbeddingModel):
                 [self.item_embedding.embeddings, self.user_embedding.embeddings], axis=0
             )
             loss = loss + self.covariance(rows)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        return loss
+        return self.with_added_losses(loss)
 
     def get_config(self):
         config = super().get_config()

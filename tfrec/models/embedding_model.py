@@ -55,6 +55,12 @@ class EmbeddingModel(keras.Model, abc.ABC):
         )
         return self.score_candidates(inputs["user"], items)
 
+    def with_added_losses(self, loss):
+        """`loss` plus any losses layers added with `add_loss` during the call."""
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
     @staticmethod
     def candidate_labels(scores):
         """Labels of a `[B, 1 + W]` candidate list: 1 for column 0 (positive), 0 elsewhere."""

@@ -59,7 +59,11 @@ class SamplerDataset(keras.utils.PyDataset):
                 f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
                 "`tfrec.sampling.NegativeSampler`."
             )
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or initial_epoch < 0:
+        if (
+            isinstance(initial_epoch, bool)
+            or not isinstance(initial_epoch, int)
+            or initial_epoch < 0
+        ):
             raise ValueError(
                 f"Received: `initial_epoch={initial_epoch!r}`. Expected an integer >= 0."
             )

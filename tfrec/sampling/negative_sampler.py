@@ -260,9 +260,7 @@ class NegativeSampler:
     def _epoch_order(self, epoch_index: int) -> np.ndarray:
         """The pair permutation of one pass (a few recent passes are cached, thread-safe)."""
         if not _is_int(epoch_index) or epoch_index < 0:
-            raise ValueError(
-                f"Received: `epoch_index={epoch_index!r}`. Expected an integer >= 0."
-            )
+            raise ValueError(f"Received: `epoch_index={epoch_index!r}`. Expected an integer >= 0.")
         epoch_index = int(epoch_index)
         with self._lock:
             order = self._orders.get(epoch_index)
@@ -280,9 +278,7 @@ class NegativeSampler:
         return order
 
     def _check_users_have_negatives(self, counts: np.ndarray) -> None:
-        in_range = np.bincount(
-            self._users[self._items < self.num_items], minlength=self.num_users
-        )
+        in_range = np.bincount(self._users[self._items < self.num_items], minlength=self.num_users)
         full = np.flatnonzero(in_range >= self.num_items)
         if full.size:
             raise ValueError(

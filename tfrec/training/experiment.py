@@ -82,9 +82,7 @@ def run_experiment(
     callbacks = []
     if evaluate_every:
         callbacks.append(
-            RankingEvaluationCallback(
-                interactions, ks=ks, every_n_epochs=evaluate_every, verbose=0
-            )
+            RankingEvaluationCallback(interactions, ks=ks, every_n_epochs=evaluate_every, verbose=0)
         )
     history = fit(
         model,
@@ -107,9 +105,7 @@ def run_experiment(
         "protocol": "full ranking over all items, training items excluded (MAML protocol)",
         **(extra_config or {}),
     }
-    history_values = {
-        name: [float(v) for v in values] for name, values in history.history.items()
-    }
+    history_values = {name: [float(v) for v in values] for name, values in history.history.items()}
     result = ExperimentResult(model, metrics, history_values, config, seconds, evaluation)
     if output_dir is not None:
         save_experiment(result, output_dir)
@@ -123,8 +119,6 @@ def save_experiment(result: ExperimentResult, output_dir: str | Path) -> Path:
     with atomic_path(output / MODEL_FILE) as temporary:
         result.model.save(temporary)
     payload = dict(result.metrics)
-    payload.update(
-        {"config": result.config, "history": result.history, "seconds": result.seconds}
-    )
+    payload.update({"config": result.config, "history": result.history, "seconds": result.seconds})
     write_json(output / METRICS_FILE, payload)
     return output

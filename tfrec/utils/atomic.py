@@ -55,7 +55,9 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
 def write_json(path: str | os.PathLike, payload) -> None:
     """Writes `payload` as indented JSON, atomically."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_jsonable) + "\n")
+        temporary.write_text(
+            json.dumps(payload, indent=2, sort_keys=False, default=_jsonable) + "\n"
+        )
 
 
 def _jsonable(value):
