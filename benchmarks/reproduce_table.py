@@ -59,7 +59,7 @@ def main():
     print(interactions.summary(), flush=True)
     rows, evaluations = {}, {}
     for model in args.models:
-        preset = get_preset(model, args.preset)
+        preset = get_preset(model, args.preset, dataset=args.dataset)
         runs = []
         for seed in args.seeds:
             started = time.perf_counter()

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from tfrec.training.experiment import run_experiment
     from tfrec.training.presets import get_preset
 
-    preset = get_preset(args.model, args.preset)
+    preset = get_preset(args.model, args.preset, dataset=args.dataset)
     if args.epochs:
         preset = preset.replace(epochs=args.epochs)
     interactions = common.load_interactions(args)

@@ -31,6 +31,8 @@ class Preset:
         steps_per_epoch: batches per epoch (None: one pass over the training pairs).
         epochs: number of epochs.
         source: where the values come from (paper section, code, or how they were chosen).
+        datasets: registry datasets this preset is the paper's setting for; `get_preset`
+            picks it by default for them.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Preset:
     steps_per_epoch: int | None
     epochs: int
     source: str
+    datasets: tuple[str, ...] = ()
 
     def replace(self, **changes) -> Preset:
         """A copy with `changes`; model options may be given by name too."""
@@ -73,12 +76,19 @@ def register_preset(preset: Preset, *, default: bool = False) -> Preset:
     return preset
 
 
-def get_preset(model: str, name: str | None = None) -> Preset:
-    """The preset `name` of `model` (its default preset when `name` is None)."""
+def get_preset(model: str, name: str | None = None, *, dataset: str | None = None) -> Preset:
+    """The preset `name` of `model`.
+
+    When `name` is None: the preset that lists `dataset` among its `datasets` (the paper's
+    setting for that dataset, e.g. `maml-toysgames` for CML on Toys & Games), else the
+    model's default preset.
+    """
     if model not in _PRESETS:
         raise ValueError(f"Received: `model={model!r}`. Expected one of {sorted(_PRESETS)}.")
-    name = name or _DEFAULTS[model]
     presets = _PRESETS[model]
+    if name is None and dataset is not None:
+        name = next((p.name for p in presets.values() if dataset in p.datasets), None)
+    name = name or _DEFAULTS[model]
     if name not in presets:
         close = difflib.get_close_matches(name, presets, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -123,6 +133,7 @@ register_preset(
         source="MAML paper §4.1.3 CML baseline (Office/Men Clothing: d 64, m 1.6, W 4, "
         "lambda_c 1) trained as the CollMetric code does (Adagrad, lr 0.1); epochs chosen "
         "on a validation split of the training pairs (benchmarks/tune_presets.py)",
+        datasets=("maml-office", "maml-menclothing"),
         **_CML_SCHEDULE,
     ),
     default=True,
@@ -149,6 +160,7 @@ register_preset(
         num_negatives=8,
         **_CML_SCHEDULE,
         source="MAML paper §4.1.3, Toys & Games row (m = 1.5, s = 8)",
+        datasets=("maml-toysgames",),
     )
 )
 register_preset(
