@@ -181,3 +181,15 @@ class TestUnitBallConstraint:
     def test_bad_radius(self):
         with pytest.raises(ValueError, match="max_norm=0"):
             UnitBallConstraint(0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_signed_offdiagonal_sum_equals_the_covariance_matrix_form(seed):
+    # The code form is computed without the d x d matrix; it must equal CollMetric's
+    # matrix computation (tf.matmul of centred rows, diagonal zeroed, summed).
+    rows = np.random.default_rng(seed).normal(0.3, 0.5, size=(500, 16)).astype(np.float32)
+    centered = rows.astype(np.float64) - rows.mean(0)
+    covariance = centered.T @ centered / len(rows)
+    expected = covariance.sum() - np.trace(covariance)
+    actual = to_numpy(CovarianceRegularizer(1.0)(rows))
+    np.testing.assert_allclose(actual, expected, rtol=2e-4, atol=2e-5)

@@ -43,17 +43,31 @@ class CovarianceRegularizer(keras.regularizers.Regularizer):
         return ops.matmul(ops.transpose(centered), centered) / count
 
     def __call__(self, rows):
+        if self.form == "code_signed_offdiag_sum":
+            return self.weight * self._signed_offdiagonal_sum(rows)
         covariance = self.covariance(rows)
         diagonal = ops.diagonal(covariance)
-        if self.form == "code_signed_offdiag_sum":
-            penalty = ops.sum(covariance) - ops.sum(diagonal)
-        elif self.form == "squared_offdiag":
+        if self.form == "squared_offdiag":
             penalty = ops.sum(ops.square(covariance)) - ops.sum(ops.square(diagonal))
         else:
             count = ops.cast(ops.shape(rows)[0], rows.dtype)
             frobenius = ops.sqrt(ops.sum(ops.square(covariance)))
             penalty = (frobenius - ops.sum(ops.square(diagonal))) / count
         return self.weight * penalty
+
+    @staticmethod
+    def _signed_offdiagonal_sum(rows):
+        """`sum(C) - trace(C)` without forming the d x d matrix C: O(N d) instead of O(N d^2).
+
+        With mean row mu: sum(C) = mean_i (sum_a y_ia)^2 - (sum_a mu_a)^2 and
+        trace(C) = mean_i |y_i|^2 - |mu|^2. Identical to the CollMetric computation up to
+        rounding (tests compare both); about 3x less work per CML step at d = 64.
+        """
+        mean = ops.mean(rows, axis=0)
+        row_sums = ops.sum(rows, axis=1)
+        total = ops.mean(ops.square(row_sums)) - ops.square(ops.sum(mean))
+        trace = ops.mean(ops.sum(ops.square(rows), axis=1)) - ops.sum(ops.square(mean))
+        return total - trace
 
     def get_config(self):
         return {"weight": self.weight, "form": self.form}
