@@ -1,5 +1,8 @@
 """Writes the notebooks from plain cell lists (edit here, then run: python notebooks/make_notebooks.py).
 
+`--execute` also runs them with full settings and saves the outputs (needs the datasets in
+$TFREC_DATA_DIR); the committed notebooks were written that way.
+
 Every notebook reads TFREC_NOTEBOOK_SMALL: when set (the test suite does), it trains for
 a few batches so that tests/test_notebooks.py can execute it in seconds.
 """
@@ -84,7 +87,7 @@ is the final model's (below).""",
         "code",
         """model = build_model(preset, data.num_users, data.num_items, seed=0)
 callback = RankingEvaluationCallback(data, ks=(10,), every_n_epochs=1, verbose=0)
-fit_options = dict(epochs=preset.epochs, callbacks=[callback], verbose=0)
+fit_options = dict(epochs=preset.epochs, callbacks=[callback], verbose=0, shuffle=False)
 if keras.backend.backend() == "tensorflow":
     history = model.fit(dataset, steps_per_epoch=preset.steps_per_epoch, **fit_options)
 else:
@@ -132,7 +135,20 @@ plt.tight_layout()""",
 ]
 
 
-def write(name, cells):
+def _is_log_noise(text):
+    lines = [line for line in text.splitlines() if line.strip()]
+    markers = (
+        "absl::InitializeLog",
+        "cudart_stub",
+        "cuda_platform",
+        "cpu_feature_guard",
+        "rebuild TensorFlow",
+        "To enable the following",
+    )
+    return all(any(marker in line for marker in markers) for line in lines)
+
+
+def write(name, cells, execute=False):
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -143,6 +159,17 @@ def write(name, cells):
         maker = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
         notebook.cells.append(maker(source))
     path = Path(__file__).parent / name
+    if execute:  # Full settings; the outputs (plots) are saved for readers of the repository.
+        from nbclient import NotebookClient
+
+        NotebookClient(notebook, timeout=1800, kernel_name="python3").execute()
+        code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        for cell in code_cells:  # TensorFlow's C++ start-up lines are noise for readers.
+            cell["outputs"] = [
+                output
+                for output in cell["outputs"]
+                if not (output.get("name") == "stderr" and _is_log_noise(output["text"]))
+            ]
     nbformat.write(notebook, path)
     ruff = shutil.which("ruff")
     if ruff:  # Same formatting as the rest of the code base (`make lint` checks notebooks).
@@ -151,4 +178,6 @@ def write(name, cells):
 
 
 if __name__ == "__main__":
-    write("quickstart.ipynb", QUICKSTART)
+    import sys
+
+    write("quickstart.ipynb", QUICKSTART, execute="--execute" in sys.argv)

@@ -42,3 +42,26 @@ def random_batch(num_users, num_items, batch_size, num_negatives, seed=0):
         "positive": rng.integers(0, num_items, batch_size).astype(np.int32),
         "negatives": rng.integers(0, num_items, (batch_size, num_negatives)).astype(np.int32),
     }
+
+
+def gradients(function, *arrays):
+    """Gradients of `sum(function(*arrays))` w.r.t. each array, on the active backend."""
+    backend = keras.backend.backend()
+    arrays = [np.asarray(a, np.float32) for a in arrays]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        variables = [tf.Variable(a) for a in arrays]
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(function(*variables))
+        return [
+            np.zeros_like(a) if g is None else np.asarray(g)
+            for a, g in zip(arrays, tape.gradient(total, variables), strict=True)
+        ]
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        grad = jax.grad(lambda *xs: jnp.sum(function(*xs)), argnums=tuple(range(len(arrays))))
+        return [np.asarray(g) for g in grad(*arrays)]
+    raise NotImplementedError(f"gradients() has no implementation for backend {backend!r}")

@@ -28,7 +28,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets in notebooks
 
 from tfrec.data.errors import ChecksumMismatchError
 from tfrec.utils.atomic import atomic_path
