@@ -12,7 +12,7 @@ class SamplerDataset(keras.utils.PyDataset):
 
     Step `i` of the current pass is `(sampler.batch(epoch_index, i),)`: a one-element tuple
     holding the named input dict `{"user", "positive", "negatives"}` (no targets; the CML
-    family computes its loss from the inputs). `on_epoch_end` moves to the next pass, which
+    family computes its loss from the inputs). `on_epoch_begin` moves to the next epoch, which
     reshuffles the pairs and draws fresh negatives. Since every batch is a pure function of
     `(seed, epoch_index, step)`, thread or process workers give the same batches as a serial
     run.
@@ -80,6 +80,7 @@ class SamplerDataset(keras.utils.PyDataset):
         self._steps_per_epoch = steps_per_epoch
         self.initial_epoch = initial_epoch
         self.epoch_index = initial_epoch
+        self._epochs_begun = -1
 
     def __len__(self) -> int:
         return self.steps_per_epoch
@@ -97,5 +98,9 @@ class SamplerDataset(keras.utils.PyDataset):
         sampler_pass, step = divmod(flat_step, self.sampler.steps_per_epoch)
         return (self.sampler.batch(sampler_pass, step),)
 
-    def on_epoch_end(self) -> None:
-        self.epoch_index += 1
+    def on_epoch_begin(self) -> None:
+        # Advance here, not in `on_epoch_end`: Keras' EpochIterator.reset() calls
+        # `on_epoch_end` once before the first epoch, which would skip a whole epoch of the
+        # stream (tests/training/test_input_pipelines.py checks tf.data and this match).
+        self._epochs_begun += 1
+        self.epoch_index = self.initial_epoch + self._epochs_begun
