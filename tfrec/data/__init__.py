@@ -7,3 +7,7 @@ from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 from tfrec.data.interactions import ItemSideInfo
 from tfrec.data.interactions import LoadReport
+from tfrec.data.registry import fill_cache_from
+from tfrec.data.registry import list_datasets
+from tfrec.data.registry import load_dataset
+from tfrec.data.synthetic import make_synthetic
