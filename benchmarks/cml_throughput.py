@@ -28,14 +28,11 @@ import subprocess
 import sys
 import time
 
+from _office import add_office_arguments
+from _office import load_office
+
 QUOTED_AUTHORS = 185_000.0
 IMPLEMENTATIONS = ("tfrec-tensorflow", "tfrec-jax", "tf1-peer")
-
-
-def load_office(args):
-    from tfrec.data.loaders.maml_csv import load_maml_csv
-
-    return load_maml_csv(args.train, args.test)
 
 
 def run_tfrec(args) -> dict:
@@ -155,9 +152,7 @@ def child(args) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    shared = os.environ.get("TFREC_SHARED_DATA", "../shared/data")
-    parser.add_argument("--train", default=f"{shared}/liufancs_MAML/Office/train.csv")
-    parser.add_argument("--test", default=f"{shared}/liufancs_MAML/Office/test.csv")
+    add_office_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--num-negatives", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -176,6 +171,7 @@ def main():
             f"--{key.replace('_', '-')}={value}"
             for key, value in vars(args).items()
             if key in ("train", "test", "batch_size", "num_negatives", "seconds")
+            and value is not None
         ]
         completed = subprocess.run(command, env=env, capture_output=True, text=True)
         lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]

@@ -25,8 +25,9 @@ import statistics
 import time
 
 import numpy as np
+from _office import add_office_arguments
+from _office import load_office
 
-from tfrec.data.loaders.maml_csv import load_maml_csv
 from tfrec.evaluation import evaluate_full_ranking
 
 QUOTED_AUTHORS_SECONDS = 2.5
@@ -60,13 +61,11 @@ def peer_evaluate(score_fn, interactions, k=10, block=1024):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    shared = os.environ.get("TFREC_SHARED_DATA", "../shared/data")
-    parser.add_argument("--train", default=f"{shared}/liufancs_MAML/Office/train.csv")
-    parser.add_argument("--test", default=f"{shared}/liufancs_MAML/Office/test.csv")
+    add_office_arguments(parser)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    interactions = load_maml_csv(args.train, args.test)
+    interactions = load_office(args)
     rng = np.random.default_rng(0)
     users = rng.normal(size=(interactions.num_users, 64)).astype(np.float32)
     items = rng.normal(size=(interactions.num_items, 64)).astype(np.float32)

@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from _office import add_office_arguments
+from _office import load_office
 
-from tfrec.data.loaders.maml_csv import load_maml_csv
 from tfrec.sampling import NegativeSampler
 
 
@@ -58,15 +59,13 @@ def synthetic_train(num_users=100_000, num_items=50_000, num_pairs=5_000_000, se
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    shared = os.environ.get("TFREC_SHARED_DATA", "../shared/data")
-    parser.add_argument("--train", default=f"{shared}/liufancs_MAML/Office/train.csv")
-    parser.add_argument("--test", default=f"{shared}/liufancs_MAML/Office/test.csv")
+    add_office_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--num-negatives", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
 
-    office = load_maml_csv(args.train, args.test).train
+    office = load_office(args).train
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores; B = {args.batch_size}, W = {args.num_negatives}"
     )
