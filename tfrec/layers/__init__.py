@@ -1,6 +1,9 @@
 """Custom Keras layers, regularizers and constraints shared by the models."""
 
 from tfrec.layers.covariance_regularizer import CovarianceRegularizer
+from tfrec.layers.feature_fusion import FeatureFusion
+from tfrec.layers.maml_attention import MAMLAttention
 from tfrec.layers.metric_distance import MetricDistance
+from tfrec.layers.row_normalization import l2_normalize_rows
 from tfrec.layers.unit_ball_constraint import UnitBallConstraint
 from tfrec.layers.warp_weight import WarpWeight
