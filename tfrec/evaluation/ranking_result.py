@@ -13,8 +13,9 @@ class RankingResult:
 
     Attributes:
         metrics: metric name (`"ndcg@10"`, `"recall@10"`...) -> mean over `users`, as a
-            fraction (not %).
-        per_user: metric name -> `[len(users)]` values, aligned with `users`.
+            plain float fraction (not %).
+        per_user: metric name -> `[len(users)]` values aligned with `users` (empty when
+            evaluated with `return_per_user=False`).
         users: the evaluated user ids.
         protocol: a short description of the protocol.
     """
@@ -30,6 +31,8 @@ class RankingResult:
 
     def __str__(self) -> str:
         names = list(self.metrics)
+        if not names:
+            return f"{self.protocol}; {len(self.users):,} users; no metrics"
         width = max(12, *(len(name) + 2 for name in names))
         header = "".join(f"{name:>{width}}" for name in names)
         values = "".join(f"{100.0 * self.metrics[name]:>{width}.3f}" for name in names)

@@ -12,6 +12,16 @@ from tfrec.evaluation.ranking_result import RankingResult
 
 @dataclasses.dataclass(frozen=True)
 class PairedTest:
+    """The outcome of `paired_t_test`.
+
+    Attributes:
+        metric: the compared metric, e.g. "ndcg@10".
+        mean_difference: mean over the common users of (a - b); positive when a is better.
+        statistic: the t statistic of `scipy.stats.ttest_rel(a, b)`.
+        p_value: its two-tailed p-value (NaN when every difference is equal).
+        num_users: the number of users evaluated by both results.
+    """
+
     metric: str
     mean_difference: float
     statistic: float
@@ -22,18 +32,28 @@ class PairedTest:
 def paired_t_test(a: RankingResult, b: RankingResult, metric: str) -> PairedTest:
     """Two-tailed paired t-test of `metric` between `a` and `b` over their common users.
 
-    `mean_difference` is mean(a - b): positive when `a` is better.
+    The protocol of MAML (Liu et al., ACM MM 2019, p < 0.05) and ACF: each user is one
+    pair of per-user values; users evaluated by only one of the results are left out.
+
+    Example:
+    >>> test = paired_t_test(evaluate_full_ranking(...), evaluate_full_ranking(...), "ndcg@10")
+    >>> test.p_value < 0.05
     """
     for result in (a, b):
         if metric not in result.per_user:
+            available = sorted(result.per_user) or "none (evaluated with return_per_user=False)"
             raise ValueError(
-                f"Received: `metric={metric!r}`. Expected one of {sorted(result.per_user)}."
+                f"Received: `metric={metric!r}`. Expected a metric with per-user values: "
+                f"{available}."
             )
     common, index_a, index_b = np.intersect1d(a.users, b.users, return_indices=True)
     if len(common) < 2:
-        raise ValueError("A paired test needs at least two users evaluated by both results.")
-    values_a = a.per_user[metric][index_a]
-    values_b = b.per_user[metric][index_b]
+        raise ValueError(
+            f"Received results with {len(common)} common users. Expected at least two users "
+            "evaluated by both (the same split and users)."
+        )
+    values_a = np.asarray(a.per_user[metric])[index_a]
+    values_b = np.asarray(b.per_user[metric])[index_b]
     statistic, p_value = scipy.stats.ttest_rel(values_a, values_b)
     return PairedTest(
         metric=metric,
