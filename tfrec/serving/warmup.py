@@ -1,0 +1,73 @@
+"""TF Serving warm-up records: requests TF Serving replays when it loads a version.
+
+TF Serving reads `assets.extra/tf_serving_warmup_requests` (a TFRecord file of
+`PredictionLog` protos) and runs each request once before it marks the version available,
+so the first real request does not pay for graph initialisation (tensorflow/serving
+docs, "SavedModel Warmup"). Needs tensorflow-serving-api (`pip install tfrec[serving]`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import tensorflow as tf
+
+WARMUP_DIRECTORY = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def write_warmup_requests(
+    export_dir: str | os.PathLike,
+    model_name: str,
+    user_keys: Sequence[str],
+    item_keys: Sequence[str],
+    k: int = 10,
+) -> Path:
+    """Writes warm-up requests for the `serving_default` and `score` signatures.
+
+    Args:
+        export_dir: the SavedModel directory (the version directory).
+        model_name: the model's name in TF Serving (`ModelSpec.name`).
+        user_keys: user keys of the warm-up requests (include an unknown key so that the
+            popularity branch is warmed up too).
+        item_keys: item keys for the `score` request.
+        k: the `k` of the recommend request.
+
+    Returns:
+        The path of the warm-up file.
+    """
+    try:
+        from tensorflow_serving.apis import model_pb2
+        from tensorflow_serving.apis import predict_pb2
+        from tensorflow_serving.apis import prediction_log_pb2
+    except ImportError as error:
+        raise ImportError(
+            "Writing TF Serving warm-up requests needs tensorflow-serving-api: "
+            "`pip install tfrec[serving]` (or export with `warmup=False`)."
+        ) from error
+
+    def log(signature_name: str, inputs: dict) -> bytes:
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
+        )
+        for name, value in inputs.items():
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+        return prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)
+        ).SerializeToString()
+
+    user_keys = [str(key) for key in user_keys]
+    item_keys = [str(key) for key in item_keys]
+    records = [
+        log("serving_default", {"user_keys": user_keys[:1], "k": tf.constant(k, tf.int32)}),
+        log("serving_default", {"user_keys": user_keys, "k": tf.constant(k, tf.int32)}),
+        log("score", {"user_keys": user_keys, "item_keys": [item_keys] * len(user_keys)}),
+    ]
+    path = Path(export_dir) / WARMUP_DIRECTORY / WARMUP_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(os.fspath(path)) as writer:
+        for record in records:
+            writer.write(record)
+    return path
