@@ -3,7 +3,8 @@
 Generates the embedded synthetic multimodal dataset (planted user/item clusters, see
 `tfrec.data.synthetic.make_synthetic`), trains CML and BPR with their paper presets (fewer
 epochs), evaluates both with the MAML full-ranking protocol against a popularity baseline,
-prints the metrics table, and saves each model under `runs/quickstart/`.
+prints the metrics table, saves each model under `runs/quickstart/`, and exports the CML
+model for TF Serving into `saved_models/quickstart-cml/VERSION/`.
 
 Use `--dataset maml-office` to run the same tour on a registry dataset instead.
 """
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", help="registry dataset instead of the synthetic data")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of 400 batches per model")
     parser.add_argument("--output", default="runs/quickstart", help="where models are saved")
+    parser.add_argument(
+        "--export-dir",
+        default="saved_models",
+        help="where the CML model is exported for TF Serving",
+    )
     args = parser.parse_args(argv)
 
     from tfrec.evaluation.full_ranking import evaluate_full_ranking
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         interactions = make_synthetic(num_users=3000, num_items=1500, seed=0)
     print(interactions.summary(), flush=True)
 
-    rows = []
+    rows, trained = [], {}
     result = evaluate_full_ranking(popularity_scores(interactions), interactions, ks=(10,))
     rows.append(("popularity", result.metrics, 0.0))
     for model in ("cml", "bpr"):
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             interactions, preset, seed=0, output_dir=f"{args.output}/{model}"
         )
         rows.append((model, experiment.metrics, time.perf_counter() - started))
+        trained[model] = experiment.model
 
     names = ["ndcg@10", "recall@10", "hr@10", "precision@10"]
     print(f"\n{interactions.name}: full ranking, training items excluded, values in %")
@@ -63,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         values = "".join(f"{100 * metrics[name]:>14.3f}" for name in names)
         print(f"{model:<12}{values}{seconds:>10.0f}")
     print(f"\nmodels saved under {args.output}/ (metrics.json, model.keras)")
+    from tfrec.serving import export_model
+
+    path = export_model(trained["cml"], interactions, args.export_dir, name="quickstart-cml")
+    print(f"CML exported for TF Serving to {path} (see saved_models/README.md)")
     return 0
 
 

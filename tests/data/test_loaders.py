@@ -7,7 +7,6 @@ was written here. Tests skip only when their files are absent.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +71,6 @@ def test_maml_office_counts_and_ids():
     assert data.report.users_without_train == 0
     assert (data.report.cold_test_items, data.report.cold_test_interactions) == (1, 5)
     assert data.report.notes == []
-
-
-def test_maml_office_loads_fast():
-    train, test = need(*MAML)
-    load_maml_csv(train, test)
-    start = time.perf_counter()
-    load_maml_csv(train, test)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_maml_office_items_all_have_lrd_text_and_category():

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import threading
-import time
 import zipfile
 from pathlib import Path
 
@@ -160,13 +159,11 @@ def _fail_network(url, *args, **kwargs):
     raise AssertionError(f"network touched for {url}")
 
 
-def test_maml_office_has_lrd_text_and_categories_and_loads_fast(require_dataset, monkeypatch):
+def test_maml_office_has_lrd_text_and_categories_offline(require_dataset, monkeypatch):
     require_dataset("maml-office")
     monkeypatch.setattr(cache, "_open_url", _fail_network)
     registry.load_dataset("maml-office")  # Stamps verified; later loads only stat files.
-    start = time.perf_counter()
-    data = registry.load_dataset("maml-office")
-    assert time.perf_counter() - start < 1.0
+    data = registry.load_dataset("maml-office")  # speed: benchmarks, not a timed test
     texts = data.item_texts()
     assert all(texts) and len(texts) == 2406
     codes, names = data.item_labels()

@@ -1,5 +1,11 @@
 """SamplerDataset under model.fit: epochs of N steps run through the stream in order."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
 import numpy as np
 import pytest
 
@@ -53,3 +59,102 @@ def test_length_and_validation():
     assert len(SamplerDataset(sampler, steps_per_epoch=400)) == 400
     with pytest.raises(ValueError, match="steps_per_epoch=0"):
         SamplerDataset(sampler, steps_per_epoch=0)
+
+
+def test_items_are_one_element_tuples_of_the_sampler_batches():
+    sampler = NegativeSampler(train_matrix(), num_negatives=2, batch_size=20, seed=3)
+    dataset = SamplerDataset(sampler)
+    assert len(dataset) == sampler.steps_per_epoch == sampler.num_pairs // 20
+    for step in range(len(dataset)):
+        item = dataset[step]
+        assert isinstance(item, tuple) and len(item) == 1
+        assert_same_batch(item[0], sampler.batch(0, step))
+    assert_same_batch(dataset[-1][0], sampler.batch(0, len(dataset) - 1))
+    with pytest.raises(IndexError):
+        dataset[len(dataset)]
+
+
+def test_epoch_advances_in_keras_call_order():
+    sampler = NegativeSampler(train_matrix(), num_negatives=2, batch_size=20, seed=3)
+    dataset = SamplerDataset(sampler, initial_epoch=1)
+    dataset.on_epoch_end()  # EpochIterator.reset() before training: no epoch has run
+    dataset.on_epoch_begin()
+    assert_same_batch(dataset[0][0], sampler.batch(1, 0))
+    dataset.on_epoch_end()
+    dataset.on_epoch_end()  # a second end (out-of-data path) does not skip a pass
+    # Already on the next pass before `on_epoch_begin`: Keras starts its workers first.
+    assert dataset.epoch_index == 2
+    assert_same_batch(dataset[0][0], sampler.batch(2, 0))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"workers": 2}, {"workers": 2, "use_multiprocessing": True}]
+)
+def test_fit_with_workers_sees_the_serial_stream(kwargs):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("RecordingModel overrides the TensorFlow train_step; JAX: the subprocess test")
+    sampler = NegativeSampler(train_matrix(), num_negatives=2, batch_size=20, seed=0)
+    dataset = SamplerDataset(sampler, **kwargs)
+    assert dataset.workers == kwargs.get("workers", 1)
+    assert dataset.use_multiprocessing == kwargs.get("use_multiprocessing", False)
+    model = RecordingModel()
+    model.compile(run_eagerly=True)
+    model.fit(dataset, epochs=3, shuffle=False, verbose=0)
+    steps = sampler.steps_per_epoch
+    expected = [sampler.batch(e, k)["user"] for e in range(3) for k in range(steps)]
+    assert len(model.seen) == 3 * steps
+    for seen, users in zip(model.seen, expected, strict=True):
+        np.testing.assert_array_equal(seen, users)
+
+
+def test_sampler_type_is_checked():
+    with pytest.raises(ValueError, match="Expected a `tfrec.sampling.NegativeSampler`"):
+        SamplerDataset(object())
+    with pytest.raises(ValueError, match="initial_epoch=-1"):
+        SamplerDataset(NegativeSampler(train_matrix(), batch_size=10), initial_epoch=-1)
+
+
+@pytest.mark.slow  # a fresh interpreter importing JAX: 8-15 s on 2 shared cores
+def test_fit_on_the_jax_backend():
+    script = textwrap.dedent(
+        """
+        import keras, scipy.sparse as sp
+        from tfrec.models import BPR
+        from tfrec.sampling import NegativeSampler, SamplerDataset
+        train = sp.random(40, 20, density=0.3, format="csr", random_state=0)
+        dataset = SamplerDataset(NegativeSampler(train, num_negatives=1, batch_size=100))
+        model = BPR(40, 20, 4)
+        model.compile(optimizer="sgd")
+        history = model.fit(dataset, epochs=2, shuffle=False, verbose=0)
+        print(keras.backend.backend(), dataset.epoch_index, len(history.history["loss"]))
+        """
+    )
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-3:] == ["jax", "2", "2"]
+
+
+def assert_same_batch(a, b):
+    assert set(a) == set(b) == {"user", "positive", "negatives"}
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+class RecordingModel(keras.Model):
+    """Records the users of every batch it trains on (eagerly), updates nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = keras.layers.Embedding(30, 2)
+        self.seen = []
+
+    def call(self, inputs):
+        return self.embedding(inputs["user"])
+
+    def train_step(self, data):
+        (inputs,) = data
+        self.seen.append(keras.ops.convert_to_numpy(inputs["user"]).copy())
+        return {"loss": 0.0}

@@ -35,12 +35,22 @@ def random_train(num_users=300, num_items=200, density=0.05, seed=0):
     )
 
 
-@pytest.fixture(params=["bitmap", "hashed"])
+@pytest.fixture(params=["bitmap", "hashed_filter", "hashed_search"])
 def membership(request, monkeypatch):
-    """Runs a test with the exact bitmap and with the hashed bitmap + binary search."""
-    if request.param == "hashed":
-        monkeypatch.setattr(negative_sampler_module, "BITMAP_MAX_BYTES", 0)
-    return request.param
+    """Runs a test with each membership test; returns a sampler factory and the expected kind.
+
+    `hashed_filter` caps the budget just below the exact bitmap of the matrix, so a real
+    hashed filter (rejecting some keys, passing others) is built; `hashed_search` gives it a
+    zero budget, so every key goes to the binary search.
+    """
+
+    def make(train, **kwargs):
+        exact_bytes = -(-train.shape[0] * train.shape[1] // 8)
+        budget = {"bitmap": exact_bytes, "hashed_filter": exact_bytes - 1, "hashed_search": 0}
+        monkeypatch.setattr(negative_sampler_module, "BITMAP_MAX_BYTES", budget[request.param])
+        return NegativeSampler(train, **kwargs)
+
+    return make, request.param.split("_")[0]
 
 
 def pairs_of(batch):
@@ -103,8 +113,9 @@ def test_remainder_kept_covers_all_pairs():
 def test_negatives_are_never_training_positives(membership):
     train = random_train(density=0.3)  # about 60 positives of 200 per user
     dense = train.toarray() > 0
-    sampler = NegativeSampler(train, num_negatives=8, batch_size=1000, seed=7)
-    assert sampler.membership == membership
+    make, kind = membership
+    sampler = make(train, num_negatives=8, batch_size=1000, seed=7)
+    assert sampler.membership == kind
     collisions_without_check = 0
     for batch in sampler.epoch(0):
         assert not dense[batch["user"][:, None], batch["negatives"]].any()
@@ -132,12 +143,14 @@ def test_tiny_matrix_negatives_with_and_without_check():
     assert found_positive
 
 
-def test_bitmap_and_hashed_membership_give_identical_batches(monkeypatch):
+@pytest.mark.parametrize("budget", [0, 7499])  # the exact bitmap needs 7500 bytes
+def test_bitmap_and_hashed_membership_give_identical_batches(monkeypatch, budget):
     train = random_train(density=0.2, seed=4)
     exact = NegativeSampler(train, num_negatives=6, batch_size=700, seed=11)
-    monkeypatch.setattr(negative_sampler_module, "BITMAP_MAX_BYTES", 0)
+    monkeypatch.setattr(negative_sampler_module, "BITMAP_MAX_BYTES", budget)
     hashed = NegativeSampler(train, num_negatives=6, batch_size=700, seed=11)
     assert (exact.membership, hashed.membership) == ("bitmap", "hashed")
+    assert hashed._bitmap.nbytes == (8 if budget == 0 else 4096)  # 2^6 and 2^15 bits
     for a, b in zip(exact.epoch(2), hashed.epoch(2), strict=True):
         for key in a:
             np.testing.assert_array_equal(a[key], b[key])
@@ -145,13 +158,19 @@ def test_bitmap_and_hashed_membership_give_identical_batches(monkeypatch):
 
 def test_membership_test_matches_a_python_set(membership):
     train = random_train(num_users=50, num_items=40, density=0.3, seed=2)
-    sampler = NegativeSampler(train, batch_size=10)
+    make, kind = membership
+    sampler = make(train, batch_size=10)
+    assert sampler.membership == kind
     coo = train.tocoo()
     positives = set(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
     users, items = np.meshgrid(np.arange(50), np.arange(40), indexing="ij")
     keys = (users * 40 + items).ravel().astype(sampler._key_dtype)
     expected = [(u, i) in positives for u, i in zip(users.ravel(), items.ravel(), strict=True)]
     np.testing.assert_array_equal(sampler._contains(keys), expected)
+    if kind == "hashed" and sampler._bitmap.nbytes > 8:
+        # The filter rejects some non-pairs before the search (and never a pair).
+        passed = negative_sampler_module._test_bits(sampler._bitmap, sampler._hash(keys))
+        assert passed[expected].all() and not passed.all()
 
 
 # Chi-square critical values at p = 0.001: 13.82 for 2 degrees of freedom, 18.47 for 4.

@@ -10,9 +10,11 @@ from tfrec.sampling.negative_sampler import NegativeSampler
 class SamplerDataset(keras.utils.PyDataset):
     """Feeds `NegativeSampler` batches to `model.fit` on every backend (TF, JAX, PyTorch).
 
-    Step `i` of the current pass is `(sampler.batch(epoch_index, i),)`: a one-element tuple
-    holding the named input dict `{"user", "positive", "negatives"}` (no targets; the CML
-    family computes its loss from the inputs). `on_epoch_begin` moves to the next epoch, which
+    Step `i` of Keras epoch `e` is `(sampler.batch(g // P, g % P),)` with
+    `g = e * steps_per_epoch + i` and P the sampler's steps per pass (with the default
+    `steps_per_epoch`, simply `sampler.batch(e, i)`): a one-element tuple holding the named
+    input dict `{"user", "positive", "negatives"}` (no targets; the CML family computes its
+    loss from the inputs). The end of an epoch moves on in the stream; every new pass
     reshuffles the pairs and draws fresh negatives. Since every batch is a pure function of
     `(seed, epoch_index, step)`, thread or process workers give the same batches as a serial
     run.
@@ -80,7 +82,7 @@ class SamplerDataset(keras.utils.PyDataset):
         self._steps_per_epoch = steps_per_epoch
         self.initial_epoch = initial_epoch
         self.epoch_index = initial_epoch
-        self._epochs_begun = -1
+        self._in_epoch = False
 
     def __len__(self) -> int:
         return self.steps_per_epoch
@@ -99,8 +101,14 @@ class SamplerDataset(keras.utils.PyDataset):
         return (self.sampler.batch(sampler_pass, step),)
 
     def on_epoch_begin(self) -> None:
-        # Advance here, not in `on_epoch_end`: Keras' EpochIterator.reset() calls
-        # `on_epoch_end` once before the first epoch, which would skip a whole epoch of the
-        # stream (tests/training/test_input_pipelines.py checks tf.data and this match).
-        self._epochs_begun += 1
-        self.epoch_index = self.initial_epoch + self._epochs_begun
+        self._in_epoch = True
+
+    def on_epoch_end(self) -> None:
+        # Keras calls `on_epoch_end` once before the first epoch (EpochIterator.reset()) and
+        # may call it twice after one; only the first end after a begin advances the stream.
+        # Advancing here, not in `on_epoch_begin`, matters with `workers > 1`: the Keras
+        # adapter starts the worker pool (which copies this object into worker processes)
+        # *before* it calls `on_epoch_begin`, so the epoch must already be set by then.
+        if self._in_epoch:
+            self._in_epoch = False
+            self.epoch_index += 1

@@ -6,15 +6,18 @@ import tensorflow as tf
 
 from tfrec.sampling.negative_sampler import NegativeSampler
 
-# Design, measured on MAML Office (B=5000, W=4) on 2 shared CPU cores (load average ~3.7;
-# /tmp prototype, same machine, same minute): numpy sampler alone 12.9M samples/s; this
-# pipeline 6.1M (num_parallel_calls=None), 6.5M (2), 6.9M (AUTOTUNE); a pure-TF sampler
-# (`stateless_shuffle` per pass + `stateless_uniform` negatives + bitmap `tf.gather` +
-# `tf.while_loop` re-draws, AUTOTUNE map) 3.0M. So the numpy sampler is mapped over a
-# dataset of flat step indices k -> (epoch k // S, step k % S) with `tf.numpy_function`
-# and `num_parallel_calls`, `deterministic=True`. Each batch is a pure function of
-# (seed, epoch, step), so the parallel map yields exactly the numpy stream (the pure-TF
-# sampler could not), and numpy releases the GIL in its heavy loops.
+# Design, measured on MAML Office (B=5000, W=4) on 2 shared CPU cores, in samples/s:
+#   load average ~3.7: numpy sampler alone 12.9M; this pipeline 6.1M (num_parallel_calls=None),
+#     6.5M (2), 6.9M (AUTOTUNE); a pure-TF sampler 3.0M;
+#   load average ~7.7 (`benchmarks/sampler_throughput.py --seconds 4 --compare-pure-tf`):
+#     numpy 8.5M, this pipeline 4.0M, pure TF 1.3M.
+# The pure-TF sampler (`stateless_shuffle` per pass + `stateless_uniform` negatives + bitmap
+# `tf.gather` + `tf.while_loop` re-draws, AUTOTUNE map; kept in the benchmark) was slower and
+# cannot reproduce the numpy stream. So the numpy sampler is mapped over a dataset of flat
+# step indices k -> (epoch k // S, step k % S) with `tf.numpy_function` and
+# `num_parallel_calls`, `deterministic=True`. Each batch is a pure function of
+# (seed, epoch, step), so the parallel map yields exactly the numpy stream, and numpy
+# releases the GIL in its heavy loops.
 
 
 def make_tf_dataset(
