@@ -35,6 +35,88 @@ def register(subparsers) -> None:
     text.add_argument("--seed", type=common.non_negative_int, default=0, help="random seed")
     text.add_argument("--float16", action="store_true", help="store values as float16")
     text.set_defaults(func=run_text)
+    _register_images(kinds)
+    _register_import(kinds)
+
+
+def _register_images(kinds) -> None:
+    images = kinds.add_parser(
+        "images",
+        help="CNN features of item images (VGG16 fc2 or ResNet50)",
+        description=(
+            "Runs an ImageNet CNN on every image of a folder (jpg, jpeg, png, bmp, gif, webp; "
+            "the file stem is the item key) and writes the vectors as modality 'image': "
+            "VGG16 fc2 (4096-d, the Keras analogue of the Caffe fc7 features MAML uses) or "
+            "ResNet50 average pooling (2048-d). --weights imagenet downloads Keras' ImageNet "
+            "weights into ~/.keras/models on first use (VGG16 about 528 MiB)."
+        ),
+    )
+    images.add_argument("--input", required=True, metavar="DIR", help="folder of item images")
+    images.add_argument(
+        "--output", required=True, metavar="FEATURES.h5", help="feature store to write (.h5)"
+    )
+    images.add_argument(
+        "--backbone", choices=("vgg16", "resnet50"), default="vgg16", help="default vgg16"
+    )
+    images.add_argument(
+        "--weights",
+        default="imagenet",
+        help="imagenet (default, downloaded by Keras), none (random, for tests) or a .h5 file",
+    )
+    images.add_argument(
+        "--batch-size", type=common.positive_int, default=32, help="images per batch"
+    )
+    images.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="skip (and list) images that cannot be decoded instead of failing",
+    )
+    images.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_store_arguments(images)
+    images.set_defaults(func=run_images)
+
+
+def _register_import(kinds) -> None:
+    imports = kinds.add_parser(
+        "import",
+        help="import the MAML authors' doc2vecFile / image_feature.npy",
+        description=(
+            "Converts the feature files released with MAML into the store: a gensim Doc2Vec "
+            "model (doc2vecFile; its document tags are the item keys) as modality 'text' and "
+            "a pickled dict ASIN -> vector (image_feature.npy) as modality 'image'. Both files "
+            "are pickles, which can execute code when loaded: import only trusted files."
+        ),
+    )
+    imports.add_argument(
+        "--doc2vec", metavar="FILE", help="gensim Doc2Vec model file (modality 'text')"
+    )
+    imports.add_argument(
+        "--image-npy", metavar="FILE", help="np.save'd dict key -> vector (modality 'image')"
+    )
+    imports.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow unpickling --image-npy (required for the authors' file; trusted files only)",
+    )
+    imports.add_argument(
+        "--asin-sample",
+        metavar="FILE",
+        help="asin_sample.json: keep only these items, in this order (missing ones fail)",
+    )
+    imports.add_argument(
+        "--output", required=True, metavar="FEATURES.h5", help="feature store to write (.h5)"
+    )
+    _add_store_arguments(imports)
+    imports.set_defaults(func=run_import)
+
+
+def _add_store_arguments(parser) -> None:
+    parser.add_argument("--float16", action="store_true", help="store values as float16")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the other modalities of an existing --output (same-named ones are replaced)",
+    )
 
 
 def run_text(args: argparse.Namespace) -> int:
@@ -75,3 +157,87 @@ def run_text(args: argparse.Namespace) -> int:
     )
     print(f"wrote {output} (modality 'text': {len(table.keys):,} x {args.dim}) and {model_path}")
     return 0
+
+
+def run_images(args: argparse.Namespace) -> int:
+    from tfrec.features import cnn_image_features
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    print(f"extracting {args.backbone} features (weights: {args.weights}) from {args.input}")
+    table, provenance = cnn_image_features(
+        args.input,
+        backbone=args.backbone,
+        weights=weights,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+        skip_unreadable=args.skip_unreadable,
+    )
+    for path in provenance["skipped"]:
+        print(f"skipped unreadable image: {path}")
+    _write_store(args, {"image": table}, {"image": provenance})
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from tfrec.features import load_asin_sample
+    from tfrec.features import load_doc2vec_model_features
+    from tfrec.features import load_image_feature_npy
+
+    if not args.doc2vec and not args.image_npy:
+        raise ValueError("nothing to import: pass --doc2vec FILE and/or --image-npy FILE.")
+    keys = load_asin_sample(args.asin_sample) if args.asin_sample else None
+    tables, provenance = {}, {}
+    if args.doc2vec:
+        tables["text"] = load_doc2vec_model_features(args.doc2vec, keys=keys)
+        provenance["text"] = _import_record("gensim Doc2Vec model (MAML doc2vecFile)", args.doc2vec)
+    if args.image_npy:
+        tables["image"] = load_image_feature_npy(
+            args.image_npy, allow_pickle=args.allow_pickle, keys=keys
+        )
+        provenance["image"] = _import_record(
+            "np.save'd dict key -> vector (MAML image_feature.npy)", args.image_npy
+        )
+    for record in provenance.values():
+        if args.asin_sample:
+            record["asin_sample"] = _file_record(args.asin_sample)
+    _write_store(args, tables, provenance)
+    return 0
+
+
+def _import_record(extractor: str, path: str) -> dict:
+    return {"extractor": f"imported: {extractor}", "source_files": [_file_record(path)]}
+
+
+def _file_record(path: str) -> dict:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(Path(path).resolve()), "sha256": digest.hexdigest()}
+
+
+def _write_store(args: argparse.Namespace, tables: dict, provenance: dict) -> None:
+    """Writes `tables`; with --append, keeps the other modalities of an existing store."""
+    from tfrec.features import read_features
+    from tfrec.features import read_provenance
+    from tfrec.features import write_features
+
+    output = Path(args.output)
+    if args.append and output.exists():
+        kept = {name: t for name, t in read_features(output).items() if name not in tables}
+        old_records = read_provenance(output)
+        for name in kept:
+            provenance[name] = old_records.get(name, {})
+        replaced = sorted(set(old_records) & set(tables))
+        if replaced:
+            print(f"replacing modality {replaced} of {output}")
+        tables = {**kept, **tables}
+    write_features(
+        output, tables, provenance=provenance, dtype="float16" if args.float16 else "float32"
+    )
+    shapes = ", ".join(
+        f"{name!r}: {len(t.keys):,} x {t.values.shape[1]}" for name, t in tables.items()
+    )
+    print(f"wrote {output} ({shapes})")

@@ -69,7 +69,8 @@ def write_features(
             group.create_dataset("values", data=np.asarray(table.values, dtype=dtype))
             record = {
                 **dict(provenance.get(modality, {})),
-                "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "created": provenance.get(modality, {}).get("created")
+                or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             }
             group.attrs["provenance"] = json.dumps(record, default=str)
     return target

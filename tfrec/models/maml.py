@@ -18,8 +18,10 @@ from tfrec.losses.hinge_loss import HingeLoss
 from tfrec.models.embedding_model import EmbeddingModel
 
 FEATURE_LOSS_FORMS = ("squared_all_items", "paper_unsquared")
-# Scoring memory bound: users x items x hidden floats materialised per chunk.
-_SCORE_CHUNK_FLOATS = 16 * 2**20
+# Full-catalogue scoring computes the attention of (users x SCORE_CHUNK_ITEMS) pairs at a
+# time: user_batch x SCORE_CHUNK_ITEMS x 5f floats (1024 users: 21 MB, small enough to stay
+# in cache), whatever the catalogue size.
+SCORE_CHUNK_ITEMS = 16
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -49,6 +51,9 @@ class MAML(EmbeddingModel):
         init_items_from_features: V <- F before training (code).
         dropout_active: apply the code's (inactive) dropout layers in training.
         hidden_dim: fusion MLP width H (256). Remaining options as `CML`.
+        use_attention: False drops the attention (all weights 1): CML with MAML's feature
+            projector and feature loss, the CML_text/image/all rows of Table 2
+            (`FeatureCML`).
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class MAML(EmbeddingModel):
         hinge_negative: str = "closest",
         covariance_form: str = "code_signed_offdiag_sum",
         feature_dim: int | None = None,
+        use_attention: bool = True,
         **kwargs,
     ):
         super().__init__(num_users, num_items, embedding_dim, **kwargs)
@@ -103,6 +109,7 @@ class MAML(EmbeddingModel):
         self.rank_weight = rank_weight
         self.hinge_negative = hinge_negative
         self.covariance_form = covariance_form
+        self.use_attention = bool(use_attention)
 
         def initializer():
             return keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(self.embedding_dim))
@@ -124,15 +131,17 @@ class MAML(EmbeddingModel):
         self.fusion = FeatureFusion(
             self.embedding_dim, self.hidden_dim, dropout_active=dropout_active, name="fusion"
         )
-        self.attention = MAMLAttention(
-            self.embedding_dim,
-            normalization=attention_normalization,
-            dropout_active=dropout_active,
-            name="attention",
-        )
+        self.attention = None
+        if self.use_attention:
+            self.attention = MAMLAttention(
+                self.embedding_dim,
+                normalization=attention_normalization,
+                dropout_active=dropout_active,
+                name="attention",
+            )
+            self.attention.trainable = self.train_attention_and_fusion
         # The code optimises `var_list=[U, V]` only (spec maml.md §7).
         self.fusion.trainable = self.train_attention_and_fusion
-        self.attention.trainable = self.train_attention_and_fusion
         self.distance = MetricDistance(name="distance")
         self.warp_weight = WarpWeight(self.num_items, margin, rank_weight, name="warp_weight")
         self.hinge = HingeLoss(margin, hinge_negative, reduction="sum", name="hinge")
@@ -147,10 +156,13 @@ class MAML(EmbeddingModel):
                 self.item_embedding.embeddings.assign(projection)
 
     def build(self, input_shape=None):
+        if self.built:  # Built in __init__; `build_model` and Keras may call it again.
+            return
         self.user_embedding.build()
         self.item_embedding.build()
         self.fusion.build((None, self.feature_dim))
-        self.attention.build()
+        if self.attention is not None:
+            self.attention.build()
         # State lives in variables (saved with the model): the features, and F as computed
         # by the frozen fusion network (recomputed every step when it is trained).
         self.item_features = self.add_weight(
@@ -176,35 +188,64 @@ class MAML(EmbeddingModel):
     def score_candidates(self, user_ids, item_ids, training=False):
         users = ops.expand_dims(self.user_embedding(user_ids), -2)
         items = self.item_embedding(item_ids)
+        if self.attention is None:
+            return -self.distance(users, items)
         projections = ops.take(self.projections(training), item_ids, axis=0)
         weights = self.attention(users, items, projections, training=training)
         return -self.distance(users, items, ops.square(weights))
 
+    def attention_weights(self, user_ids, item_ids):
+        """a(u, k): `[B]` users x `[B, M]` items -> `[B, M, f]` attention vectors."""
+        if self.attention is None:
+            raise ValueError("This model has no attention (`use_attention=False`).")
+        users = ops.expand_dims(self.user_embedding(user_ids), -2)
+        items = self.item_embedding(item_ids)
+        projections = ops.take(self.projections(), item_ids, axis=0)
+        return self.attention(users, items, projections)
+
     def call(self, inputs, training=False):
+        if "positive" not in inputs:  # {"user": ids}: every item (compiled `predict`).
+            return self.score_users(inputs["user"])
         items = ops.concatenate(
             [ops.expand_dims(inputs["positive"], -1), inputs["negatives"]], axis=-1
         )
         return self.score_candidates(inputs["user"], items, training=training)
 
     def score_users(self, user_ids):
-        """Scores of every item, computed in item chunks of bounded memory (spec §2.4)."""
+        """Scores of every item: the attention of every (user, item) pair (spec §2.4).
+
+        Items are processed in blocks of `SCORE_CHUNK_ITEMS` with `keras.ops.map`, so memory
+        is `len(user_ids) x SCORE_CHUNK_ITEMS x 5f` floats whatever the catalogue size, and
+        a compiled call (`score_users_numpy`) runs the blocks in a loop, not unrolled.
+        """
         users = self.user_embedding(user_ids)
         items = self.item_embedding.embeddings
-        user_terms = self.attention.user_terms(users)
+        if self.attention is None:
+            return -self.distance.pairwise(users, items)
+        user_linear, user_norm = self.attention.user_terms(users)
         item_linear, item_norm = self.attention.item_terms(items, self.projections())
-        hidden = self.attention.hidden.units
-        chunk = max(1, _SCORE_CHUNK_FLOATS // max(1, int(ops.shape(users)[0]) * hidden))
-        blocks = []
-        for start in range(0, self.num_items, chunk):
-            stop = min(start + chunk, self.num_items)
+        chunk = SCORE_CHUNK_ITEMS
+        padding = (-self.num_items) % chunk
+
+        def blocks(rows):  # [num_items, w] -> [num_blocks, chunk, w], zero-padded.
+            rows = ops.pad(rows, [[0, padding], [0, 0]])
+            return ops.reshape(rows, (-1, chunk, ops.shape(rows)[-1]))
+
+        def score_block(block):
+            linear, norm, block_items = block
             weights = self.attention.from_terms(
-                (user_terms[0][:, None, :], user_terms[1][:, None, :]),
-                (item_linear[None, start:stop], item_norm[None, start:stop]),
+                (user_linear[:, None, :], user_norm[:, None, :]), (linear[None], norm[None])
             )
-            blocks.append(
-                -self.distance(users[:, None, :], items[None, start:stop], ops.square(weights))
-            )
-        return ops.concatenate(blocks, axis=1)
+            return -self.distance(users[:, None, :], block_items[None], ops.square(weights))
+
+        scores = ops.map(score_block, (blocks(item_linear), blocks(item_norm), blocks(items)))
+        scores = ops.reshape(ops.transpose(scores, (1, 0, 2)), (ops.shape(users)[0], -1))
+        return scores[:, : self.num_items]
+
+    def score_users_numpy(self, user_ids: np.ndarray) -> np.ndarray:
+        """`score_users` through Keras' compiled predict function (XLA on both backends):
+        about 5x faster than eager calls for the per-pair attention."""
+        return np.asarray(self.predict_on_batch({"user": np.asarray(user_ids, np.int32)}))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         distances = -y_pred
@@ -239,6 +280,7 @@ class MAML(EmbeddingModel):
                 "rank_weight": self.rank_weight,
                 "hinge_negative": self.hinge_negative,
                 "covariance_form": self.covariance_form,
+                "use_attention": self.use_attention,
             }
         )
         return config

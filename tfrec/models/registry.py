@@ -7,8 +7,17 @@ import difflib
 from tfrec.models.bpr import BPR
 from tfrec.models.cml import CML
 from tfrec.models.embedding_model import EmbeddingModel
+from tfrec.models.feature_cml import FeatureCML
+from tfrec.models.maml import MAML
 
-MODELS: dict[str, type[EmbeddingModel]] = {"cml": CML, "bpr": BPR}
+MODELS: dict[str, type[EmbeddingModel]] = {
+    "cml": CML,
+    "bpr": BPR,
+    "maml": MAML,
+    "cml-features": FeatureCML,
+}
+# Models whose constructor takes `item_features` ([num_items, d_in], text then image).
+FEATURE_MODELS = frozenset({"maml", "cml-features"})
 
 
 def get_model_class(name: str) -> type[EmbeddingModel]:
@@ -17,3 +26,7 @@ def get_model_class(name: str) -> type[EmbeddingModel]:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"Received: `model={name!r}`. Expected one of {sorted(MODELS)}.{hint}")
     return MODELS[name]
+
+
+def needs_item_features(name: str) -> bool:
+    return name in FEATURE_MODELS

@@ -5,7 +5,18 @@
 `tfrec.sampling.tf_dataset` (import it only when TensorFlow is used).
 """
 
+from tfrec.sampling.history_batches import HistorySampler
+from tfrec.sampling.history_batches import evaluation_batches
+from tfrec.sampling.history_dataset import HistoryDataset
 from tfrec.sampling.keras_dataset import SamplerDataset
 from tfrec.sampling.negative_sampler import NegativeSampler
+from tfrec.sampling.user_histories import UserHistories
 
-__all__ = ["NegativeSampler", "SamplerDataset"]
+__all__ = [
+    "HistoryDataset",
+    "HistorySampler",
+    "NegativeSampler",
+    "SamplerDataset",
+    "UserHistories",
+    "evaluation_batches",
+]

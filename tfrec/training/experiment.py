@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from tfrec.data.interactions import Interactions
 from tfrec.evaluation.callback import RankingEvaluationCallback
@@ -59,6 +60,7 @@ def run_experiment(
     verbose: str | int = "auto",
     input_pipeline: str = "auto",
     extra_config: dict[str, Any] | None = None,
+    item_features: np.ndarray | None = None,
 ) -> ExperimentResult:
     """Trains `preset` on `interactions` with `seed` and evaluates the final model.
 
@@ -76,9 +78,16 @@ def run_experiment(
         verbose: Keras progress display.
         input_pipeline: see `tfrec.training.fit`.
         extra_config: recorded in `metrics.json` under "config" (e.g. the registry name).
+        item_features: `[num_items, d_in]` item features of the feature models (MAML).
     """
     started = time.perf_counter()
-    model = build_model(preset, interactions.num_users, interactions.num_items, seed=seed)
+    model = build_model(
+        preset,
+        interactions.num_users,
+        interactions.num_items,
+        seed=seed,
+        item_features=item_features,
+    )
     callbacks = []
     if evaluate_every:
         callbacks.append(

@@ -218,3 +218,116 @@ register_preset(
     ),
     default=True,
 )
+
+# ----------------------------------------------------------------------------- MAML
+# The authors' code and README command for Office (spec maml.md §7-8): d 64, B 5000, W 4,
+# m 1.6, H 256, lambda_f 5 (README; the paper says 7), lambda_c 5, Adam(lr 1e-3, eps 1e-8)
+# over U and V only (the fusion and attention networks stay at their random
+# initialisation), 400 batches per "epoch".
+_MAML_CODE = dict(
+    embedding_dim=64,
+    margin=1.6,
+    feature_weight=5.0,
+    covariance_weight=5.0,
+    train_attention_and_fusion=False,
+    attention_normalization="scaled_softmax",
+    feature_loss_form="squared_all_items",
+    init_items_from_features=True,
+    dropout_active=False,
+    hidden_dim=256,
+    clip_norm=1.0,
+    rank_weight="warp_parallel",
+    hinge_negative="closest",
+    covariance_form="code_signed_offdiag_sum",
+)
+# Epochs: chosen on a validation split of the Office training pairs
+# (benchmarks/tune_presets.py --models maml), never on test.
+MAML_EPOCHS = 10
+_MAML_SCHEDULE = dict(batch_size=5000, steps_per_epoch=400, epochs=MAML_EPOCHS)
+# Paper §4.1.3 per dataset: (margin, negatives, lambda_f); lambda_c 5 and lr 1e-3 everywhere.
+_MAML_PAPER_ROWS = {
+    "": (1.6, 4, 7.0, ("maml-office", "maml-menclothing")),
+    "-womenclothing": (1.6, 8, 7.0, ()),
+    "-toysgames": (1.5, 8, 2.0, ("maml-toysgames",)),
+}
+for _suffix, (_margin, _negatives, _feature_weight, _datasets) in _MAML_PAPER_ROWS.items():
+    # Code mode: the README's lambda_f = 5 for Office; elsewhere the paper's row.
+    _code_weight = 5.0 if not _suffix else _feature_weight
+    register_preset(
+        Preset(
+            name=f"code{_suffix}",
+            model="maml",
+            model_options={**_MAML_CODE, "margin": _margin, "feature_weight": _code_weight},
+            optimizer="adam",
+            learning_rate=1e-3,
+            num_negatives=_negatives,
+            source="MAML authors' code (spec maml.md §2-8): frozen random fusion and "
+            "attention networks, README hyper-parameters"
+            + (f"; paper §4.1.3 row for {_suffix[1:]}" if _suffix else " for Office"),
+            datasets=_datasets,
+            **_MAML_SCHEDULE,
+        ),
+        default=not _suffix,
+    )
+    register_preset(
+        Preset(
+            name=f"paper{_suffix}",
+            model="maml",
+            model_options={
+                **_MAML_CODE,
+                "margin": _margin,
+                "feature_weight": _feature_weight,
+                "train_attention_and_fusion": True,
+            },
+            optimizer="adam",
+            learning_rate=1e-3,
+            num_negatives=_negatives,
+            source="MAML paper Eq. 12 and §4.1.3"
+            + (f" ({_suffix[1:]} row)" if _suffix else " (Office row)")
+            + ": fusion and attention networks trained with U and V; loss forms as the code "
+            "(hinge_negative, feature_loss_form and covariance_form switch to the paper's)",
+            **_MAML_SCHEDULE,
+        )
+    )
+
+# ------------------------------------------------------------------- CML + features
+# CML_text / CML_image / CML_all (MAML Table 2): the CML preset plus MAML's frozen feature
+# projector and feature pull (lambda_f as MAML's code), so that MAML_x vs CML_x differs by
+# the attention only; `paper` trains the projector as MAML's paper mode.
+_FEATURE_CML = {
+    key: value
+    for key, value in _MAML_CODE.items()
+    if key not in ("attention_normalization", "covariance_weight")
+}
+register_preset(
+    Preset(
+        name="maml",
+        model="cml-features",
+        model_options={**_FEATURE_CML, "covariance_weight": 1.0},
+        optimizer="adagrad",
+        learning_rate=0.1,
+        num_negatives=4,
+        source="CML preset `maml` (CollMetric training, lambda_c 1) + MAML's frozen random "
+        "feature projector and feature loss (lambda_f 5, items initialised to F) [INFER]",
+        datasets=("maml-office", "maml-menclothing"),
+        **_CML_SCHEDULE,
+    ),
+    default=True,
+)
+register_preset(
+    Preset(
+        name="paper",
+        model="cml-features",
+        model_options={
+            **_FEATURE_CML,
+            "covariance_weight": 1.0,
+            "feature_weight": 7.0,
+            "train_attention_and_fusion": True,
+        },
+        optimizer="adagrad",
+        learning_rate=0.1,
+        num_negatives=4,
+        source="As `maml` with the projector trained (MAML paper mode, lambda_f 7) [INFER]",
+        **_CML_SCHEDULE,
+    )
+)

@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from tfrec.data.interactions import Interactions
 from tfrec.models.embedding_model import EmbeddingModel
 from tfrec.models.registry import get_model_class
+from tfrec.models.registry import needs_item_features
 from tfrec.sampling.keras_dataset import SamplerDataset
 from tfrec.sampling.negative_sampler import NegativeSampler
 from tfrec.training.optimizers import make_optimizer
 from tfrec.training.presets import Preset
 
 
-def build_model(preset: Preset, num_users: int, num_items: int, *, seed: int = 0) -> EmbeddingModel:
+def build_model(
+    preset: Preset,
+    num_users: int,
+    num_items: int,
+    *,
+    seed: int = 0,
+    item_features: np.ndarray | None = None,
+) -> EmbeddingModel:
     """The preset's model with its options, compiled with the preset's optimizer.
 
     `keras.utils.set_random_seed(seed)` runs first, so the initial weights depend on the
     seed alone.
+
+    Args:
+        item_features: `[num_items, d_in]` features of the feature models (`maml`,
+            `cml-features`); see `tfrec.features.item_feature_matrix`.
     """
     keras.utils.set_random_seed(seed)
     model_class = get_model_class(preset.model)
-    model = model_class(num_users, num_items, **preset.model_options)
+    options = dict(preset.model_options)
+    if needs_item_features(preset.model):
+        if item_features is None:
+            raise ValueError(
+                f"Model {preset.model!r} needs item features: pass `item_features` "
+                "(`tfrec train ... --item-features FEATURES.h5`)."
+            )
+        options["item_features"] = item_features
+    elif item_features is not None:
+        raise ValueError(f"Model {preset.model!r} takes no item features.")
+    model = model_class(num_users, num_items, **options)
     model.build()
     # XLA: ~2x faster steps on the TensorFlow backend (JAX compiles anyway).
     model.compile(
