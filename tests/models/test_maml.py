@@ -143,3 +143,31 @@ def test_keras_file_round_trip_keeps_features_and_projection(tmp_path):
     loaded = assert_keras_file_round_trip(model, batch, tmp_path)
     np.testing.assert_array_equal(numpy_of(loaded.item_projection), numpy_of(model.item_projection))
     assert loaded.train_attention_and_fusion is False and loaded.feature_dim == 20
+
+
+@pytest.mark.parametrize("num_items", [16, 37])
+def test_block_scoring_covers_every_item_once(num_items, monkeypatch):
+    """Several item blocks, the last one padded: the same scores as one candidate call."""
+    import tfrec.models.maml as maml_module
+
+    monkeypatch.setattr(maml_module, "SCORE_CHUNK_ITEMS", 16)
+    keras.utils.set_random_seed(5)
+    features = np.random.default_rng(5).normal(size=(num_items, 20)).astype(np.float32)
+    model = MAML(NUM_USERS, num_items, features, embedding_dim=DIM, hidden_dim=HIDDEN)
+    users = np.arange(NUM_USERS, dtype=np.int32)
+    every_item = np.tile(np.arange(num_items, dtype=np.int32), (NUM_USERS, 1))
+    expected, _ = reference_scores(model, users, every_item)
+    np.testing.assert_allclose(model.score_users_numpy(users), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model.score_users(users)), expected, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_attention_weights_match_the_reference():
+    model, _ = make_model(6)
+    users = np.array([0, 3, 8], dtype=np.int32)
+    items = np.array([[0, 1], [5, 11], [7, 7]], dtype=np.int32)
+    _, expected = reference_scores(model, users, items)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model.attention_weights(users, items)), expected, rtol=1e-5
+    )

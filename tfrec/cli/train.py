@@ -19,10 +19,33 @@ def register(subparsers) -> None:
             "and DIR/model.keras."
         ),
     )
-    parser.add_argument("--model", required=True, help="model name (cml, bpr)")
+    parser.add_argument("--model", required=True, help="model name (cml, bpr, maml, cml-features)")
     common.add_data_arguments(parser)
+    features = parser.add_argument_group("item features (maml, cml-features)")
+    features.add_argument(
+        "--item-features",
+        metavar="FEATURES.h5",
+        help="feature store (`tfrec features ...`); default for a dataset with item text: "
+        "Doc2Vec PV-DM vectors of that text, built here and saved as DIR/item_features.h5",
+    )
+    features.add_argument(
+        "--modalities",
+        type=_modalities,
+        help="comma-separated modalities of the store, in column order (default: all, "
+        "text first, then image)",
+    )
+    features.add_argument(
+        "--text-dim",
+        type=common.positive_int,
+        default=100,
+        help="Doc2Vec size when the features are built from the item text (default 100)",
+    )
     parser.add_argument("--preset", help="preset name (default: the model's paper preset)")
     parser.add_argument("--epochs", type=common.positive_int, help="override the epochs")
+    parser.add_argument(
+        "--steps-per-epoch", type=common.positive_int, help="override the batches per epoch"
+    )
+    parser.add_argument("--batch-size", type=common.positive_int, help="override the batch size")
     parser.add_argument("--seed", type=common.non_negative_int, default=0, help="random seed")
     parser.add_argument(
         "--evaluate-every",
@@ -42,21 +65,74 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def _modalities(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected modality names like text,image; got {text!r}")
+    return names
+
+
+def item_features_for(args: argparse.Namespace, interactions):
+    """The `[num_items, d]` feature matrix for the feature models, and how it was made."""
+    from tfrec.features import item_feature_matrix
+
+    if args.item_features:
+        matrix, dims = item_feature_matrix(
+            args.item_features, interactions.item_keys, modalities=args.modalities
+        )
+        print(f"item features: {args.item_features} {dims}")
+        return matrix, {"item_features": str(args.item_features), "modality_dims": dims}
+    if args.modalities and args.modalities != ["text"]:
+        raise ValueError(
+            f"--modalities {','.join(args.modalities)} needs --item-features FEATURES.h5 "
+            "(only text features can be built from the dataset itself)."
+        )
+    if not interactions.item_side.text:
+        raise ValueError(
+            f"--model {args.model} needs item features and {interactions.name} has no item "
+            "text to build them from: give --item-features FEATURES.h5 (see `tfrec features`)."
+        )
+    from tfrec.features import text_features_from_side_info
+    from tfrec.features import write_features
+
+    print(f"item features: Doc2Vec PV-DM ({args.text_dim} dims) of the item text")
+    table, doc2vec = text_features_from_side_info(
+        interactions.item_side.text, interactions.item_keys, dim=args.text_dim, seed=0
+    )
+    os.makedirs(args.output, exist_ok=True)
+    path = os.path.join(args.output, "item_features.h5")
+    provenance = {
+        "extractor": "gensim Doc2Vec, PV-DM (dm=1)",
+        "parameters": {"dim": args.text_dim, "epochs": 40, "min_count": 2, "seed": 0},
+        "source_files": [f"item text of dataset {interactions.name}"],
+    }
+    write_features(path, {"text": table}, provenance={"text": provenance})
+    return table.values, {"item_features": path, "modality_dims": {"text": args.text_dim}}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.backend:
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
             raise ValueError("--backend must be chosen before Keras is imported.")
         os.environ["KERAS_BACKEND"] = args.backend
+    from tfrec.models.registry import needs_item_features
     from tfrec.training.experiment import run_experiment
     from tfrec.training.presets import get_preset
 
     preset = get_preset(args.model, args.preset, dataset=args.dataset)
-    if args.epochs:
-        preset = preset.replace(epochs=args.epochs)
+    preset = preset.replace(
+        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size
+    )
     interactions = common.load_interactions(args)
     print(interactions.summary())
     print(f"preset {preset.model}/{preset.name}: {preset.source}")
     extra_config = {"registry_dataset": args.dataset} if args.dataset else {}
+    item_features = None
+    if needs_item_features(preset.model):
+        item_features, feature_config = item_features_for(args, interactions)
+        extra_config.update(feature_config)
+    elif args.item_features:
+        raise ValueError(f"--model {args.model} takes no --item-features.")
     result = run_experiment(
         interactions,
         preset,
@@ -66,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate_every=args.evaluate_every,
         verbose=0 if args.quiet else "auto",
         extra_config=extra_config,
+        item_features=item_features,
     )
     print(result.evaluation)
     print(

@@ -21,8 +21,20 @@ class FeatureCML(MAML):
     Args: as `MAML` (`use_attention` is always False).
     """
 
-    def __init__(self, num_users: int, num_items: int, covariance_weight: float = 1.0, **kwargs):
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        item_features=None,
+        covariance_weight: float = 1.0,
+        **kwargs,
+    ):
         kwargs.pop("use_attention", None)
         super().__init__(
-            num_users, num_items, covariance_weight=covariance_weight, use_attention=False, **kwargs
+            num_users,
+            num_items,
+            item_features,
+            covariance_weight=covariance_weight,
+            use_attention=False,
+            **kwargs,
         )
