@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Tests that do not touch TensorFlow-only code run a second time under the JAX backend.
-BACKEND_NEUTRAL_TESTS := tests/layers tests/losses tests/models tests/sampling/test_negative_sampler.py tests/sampling/test_keras_dataset.py tests/evaluation
+BACKEND_NEUTRAL_TESTS := tests/analysis tests/layers tests/losses tests/models tests/sampling/test_negative_sampler.py tests/sampling/test_keras_dataset.py tests/evaluation
 
 .PHONY: install dev quickstart test test-tf test-jax lint format clean
 

@@ -1,10 +1,18 @@
-"""Reproduction table: models x seeds with their default presets, against the paper's row.
+"""Reproduction table: models x seeds with their presets, against the paper's row.
 
     KERAS_BACKEND=jax python benchmarks/reproduce_table.py --dataset maml-office \
         --models cml bpr --seeds 0 1 2 --output benchmarks/results/maml_office.json
+    python benchmarks/reproduce_table.py --dataset maml-office \
+        --models cml cml-features maml --compare maml:cml maml:cml-features \
+        --output benchmarks/results/maml_office_text_code.json
+    python benchmarks/reproduce_table.py --dataset maml-office \
+        --models cml cml-features:paper maml:paper \
+        --compare maml:paper:cml maml:paper:cml-features:paper ...
 
-Each run is exactly `tfrec train --model M --dataset D --seed S --evaluate-every 1` (the
-default preset). Two rows per model, mean +- std over seeds, next to the MAML paper's
+A model is `NAME` (its preset for the dataset) or `NAME:PRESET`. Each run is exactly
+`tfrec train --model NAME [--preset PRESET] --dataset D --seed S --evaluate-every 1`; the
+feature models (maml = MAML_text, cml-features = CML_text) get the Doc2Vec PV-DM vectors of
+the dataset's item text (100 dims, seed 0), as `tfrec train` builds them. Two rows per model, mean +- std over seeds, next to the MAML paper's
 Table 2 row (values in %):
 
 - "final": the model after the preset's last epoch (what `metrics.json` reports; the epoch
@@ -13,8 +21,9 @@ Table 2 row (values in %):
   (it prints test metrics after every 400-batch epoch and never stops; spec/evaluation.md
   A.7). Shown for comparability with the paper only: it selects on the test split.
 
-Also prints the wall time of every run and a paired t-test over users between the first
-two models (final models, first seed).
+Also prints the wall time of every run and paired t-tests over users (final models): for
+each `--compare A:B` pair (default: the first two models), per seed and on the per-user
+values averaged over the seeds.
 """
 
 from __future__ import annotations
@@ -29,21 +38,47 @@ import keras
 import numpy as np
 
 from tfrec.data.registry import load_dataset
+from tfrec.evaluation import RankingResult
 from tfrec.evaluation import paired_t_test
+from tfrec.features import text_features_from_side_info
+from tfrec.models.registry import needs_item_features
 from tfrec.training import get_preset
 from tfrec.training.experiment import run_experiment
 
 METRICS = ("ndcg@10", "recall@10", "hr@10", "precision@10")
 
-# MAML paper, Table 2 (values in %): NDCG, Recall, HR, Precision @10.
+# MAML paper, Table 2 (values in %): NDCG, Recall, HR, Precision @10. With text features
+# only: cml-features = CML_text, maml = MAML_text.
 PAPER = {
-    "maml-office": {"bpr": (4.557, 7.780, 21.410, 2.562), "cml": (6.680, 8.986, 24.025, 3.141)},
+    "maml-office": {
+        "bpr": (4.557, 7.780, 21.410, 2.562),
+        "cml": (6.680, 8.986, 24.025, 3.141),
+        "cml-features": (6.889, 9.171, 24.778, 3.223),
+        "maml": (7.094, 9.346, 25.165, 3.222),
+    },
     "maml-menclothing": {
         "bpr": (1.229, 2.375, 4.611, 0.478),
         "cml": (2.520, 4.040, 7.815, 0.811),
+        "cml-features": (3.212, 4.952, 9.659, 1.005),
+        "maml": (3.282, 4.961, 9.843, 1.019),
     },
-    "maml-toysgames": {"bpr": (0.807, 1.733, 3.235, 0.385), "cml": (6.207, 8.638, 17.454, 2.204)},
+    "maml-toysgames": {
+        "bpr": (0.807, 1.733, 3.235, 0.385),
+        "cml": (6.207, 8.638, 17.454, 2.204),
+        "cml-features": (6.345, 8.787, 17.957, 2.260),
+        "maml": (6.410, 8.954, 18.093, 2.289),
+    },
 }
+
+
+def mean_over_seeds(results: list[RankingResult]) -> RankingResult:
+    """Per-user values averaged over seeds (same users in every run)."""
+    per_user = {
+        name: np.mean([result.per_user[name] for result in results], axis=0)
+        for name in results[0].per_user
+    }
+    metrics = {name: float(values.mean()) for name, values in per_user.items()}
+    return RankingResult(metrics, per_user, results[0].users, results[0].protocol)
 
 
 def main():
@@ -51,19 +86,39 @@ def main():
     parser.add_argument("--dataset", default="maml-office")
     parser.add_argument("--models", nargs="+", default=["cml", "bpr"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--preset", help="preset name for every model (default: each default)")
+    parser.add_argument("--compare", nargs="+", default=[], help="A:B pairs (paired t-tests)")
+    parser.add_argument("--text-dim", type=int, default=100, help="Doc2Vec size (feature models)")
+    parser.add_argument("--epochs", type=int, help="override every preset's epochs (smoke runs)")
+    parser.add_argument("--steps-per-epoch", type=int, help="override (smoke runs)")
     parser.add_argument("--output", help="write all results as JSON")
     args = parser.parse_args()
 
     interactions = load_dataset(args.dataset)
     print(interactions.summary(), flush=True)
+    features = None
+    if any(needs_item_features(spec.split(":")[0]) for spec in args.models):
+        table, _ = text_features_from_side_info(
+            interactions.item_side.text, interactions.item_keys, dim=args.text_dim, seed=0
+        )
+        features = table.values
+        print(f"item features: Doc2Vec PV-DM of the item text, {features.shape}", flush=True)
     rows, evaluations = {}, {}
-    for model in args.models:
-        preset = get_preset(model, args.preset, dataset=args.dataset)
+    for spec in args.models:
+        model, _, preset_name = spec.partition(":")
+        preset = get_preset(model, preset_name or None, dataset=args.dataset).replace(
+            epochs=args.epochs, steps_per_epoch=args.steps_per_epoch
+        )
         runs = []
         for seed in args.seeds:
             started = time.perf_counter()
-            result = run_experiment(interactions, preset, seed=seed, verbose=0, evaluate_every=1)
+            result = run_experiment(
+                interactions,
+                preset,
+                seed=seed,
+                verbose=0,
+                evaluate_every=1,
+                item_features=features if needs_item_features(model) else None,
+            )
             seconds = time.perf_counter() - started
             curve = result.history["ndcg@10"]
             best = int(np.argmax(curve))
@@ -77,15 +132,16 @@ def main():
                     "test_curve": {m: result.history[m] for m in METRICS},
                 }
             )
-            evaluations.setdefault(model, result.evaluation)
+            evaluations.setdefault(spec, []).append(result.evaluation)
             shown = "  ".join(f"{m} {100 * result.metrics[m]:.3f}" for m in METRICS)
-            print(f"{model} seed {seed}: {shown}  ({seconds:.0f} s)", flush=True)
-        rows[model] = {"preset": preset.to_dict(), "runs": runs}
+            print(f"{spec} seed {seed}: {shown}  ({seconds:.0f} s)", flush=True)
+        rows[spec] = {"preset": preset.to_dict(), "runs": runs}
 
     paper = PAPER.get(args.dataset, {})
     print(f"\n{args.dataset}, full ranking, final model, mean +- std over seeds {args.seeds} (%)")
-    print(f"{'model':<12}" + "".join(f"{m:>20}" for m in METRICS) + f"{'s/run':>8}")
-    for model, row in rows.items():
+    print(f"{'model':<24}" + "".join(f"{m:>20}" for m in METRICS) + f"{'s/run':>8}")
+    for spec, row in rows.items():
+        model = spec.split(":")[0]
         seconds = np.mean([run["seconds"] for run in row["runs"]])
         for label, pick in (("final", lambda run: run), ("best", lambda run: run["best_on_test"])):
             values = np.array([[pick(run)[m] for m in METRICS] for run in row["runs"]]) * 100
@@ -93,22 +149,41 @@ def main():
                 f"{mean:>12.3f} +- {std:<5.3f}"
                 for mean, std in zip(values.mean(0), values.std(0), strict=True)
             )
-            name = f"{model} {label}"
-            print(f"{name:<12}{cells}" + (f"{seconds:>8.0f}" if label == "final" else ""))
+            name = f"{spec} {label}"
+            print(f"{name:<24}{cells}" + (f"{seconds:>8.0f}" if label == "final" else ""))
             row[f"{label}_mean"] = dict(zip(METRICS, values.mean(0).tolist(), strict=True))
             row[f"{label}_std"] = dict(zip(METRICS, values.std(0).tolist(), strict=True))
         epochs = [run["best_on_test_epoch"] for run in row["runs"]]
-        print(f"{'':<12}(best-on-test epochs: {epochs} of {row['preset']['epochs']})")
+        print(f"{'':<24}(best-on-test epochs: {epochs} of {row['preset']['epochs']})")
         if model in paper:
-            print(f"{'paper':<12}" + "".join(f"{v:>20.3f}" for v in paper[model]))
+            print(f"{'paper':<24}" + "".join(f"{v:>20.3f}" for v in paper[model]))
             row["paper"] = dict(zip(METRICS, paper[model], strict=True))
-    if len(evaluations) >= 2:
-        first, second = list(evaluations)[:2]
-        test = paired_t_test(evaluations[first], evaluations[second], "ndcg@10")
+    pairs = [_split_pair(text, rows) for text in args.compare]
+    if not pairs and len(rows) >= 2:
+        pairs = [tuple(list(rows)[:2])]
+    tests = []
+    for first, second in pairs:
+        per_seed = [
+            paired_t_test(a, b, "ndcg@10")
+            for a, b in zip(evaluations[first], evaluations[second], strict=True)
+        ]
+        pooled = paired_t_test(
+            mean_over_seeds(evaluations[first]), mean_over_seeds(evaluations[second]), "ndcg@10"
+        )
         print(
-            f"\npaired t-test {first} vs {second} (seed {args.seeds[0]}, NDCG@10 over "
-            f"{test.num_users} users): mean difference {100 * test.mean_difference:+.3f} "
-            f"points, t = {test.statistic:.2f}, p = {test.p_value:.2g}"
+            f"\npaired t-test {first} vs {second}, NDCG@10 over {pooled.num_users} users, "
+            f"per-user values averaged over seeds: {100 * pooled.mean_difference:+.3f} points, "
+            f"t = {pooled.statistic:.2f}, p = {pooled.p_value:.2g}; per seed: "
+            + ", ".join(f"{100 * t.mean_difference:+.3f} (p = {t.p_value:.2g})" for t in per_seed)
+        )
+        tests.append(
+            {
+                "a": first,
+                "b": second,
+                "metric": "ndcg@10",
+                "seed_averaged": vars(pooled),
+                "per_seed": [vars(t) for t in per_seed],
+            }
         )
     if args.output:
         payload = {
@@ -117,10 +192,21 @@ def main():
             "backend": keras.backend.backend(),
             "machine": platform.platform(),
             "models": rows,
+            "paired_t_tests": tests,
         }
         with open(args.output, "w") as handle:
             json.dump(payload, handle, indent=2)
         print(f"wrote {args.output}")
+
+
+def _split_pair(text: str, rows: dict) -> tuple[str, str]:
+    """ "A:B" where A and B are model specs that may contain ':' themselves."""
+    parts = text.split(":")
+    for cut in range(1, len(parts)):
+        first, second = ":".join(parts[:cut]), ":".join(parts[cut:])
+        if first in rows and second in rows:
+            return first, second
+    raise SystemExit(f"--compare {text!r}: expected A:B with A and B among {list(rows)}")
 
 
 if __name__ == "__main__":

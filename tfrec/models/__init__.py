@@ -5,6 +5,7 @@ from tfrec.models.cml import CML
 from tfrec.models.embedding_model import EmbeddingModel
 from tfrec.models.feature_cml import FeatureCML
 from tfrec.models.fism import FISM
+from tfrec.models.iris import IRIS
 from tfrec.models.item_similarity_model import ItemSimilarityModel
 from tfrec.models.maml import MAML
 from tfrec.models.nais import NAIS

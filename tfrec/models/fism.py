@@ -44,6 +44,8 @@ class FISM(ItemSimilarityModel):
         super().__init__(num_items, embedding_dim, **kwargs)
         self.build()
 
-    def history_weights(self, history_embeddings, history_mask, target_embeddings):
+    def history_weights(
+        self, history_embeddings, history_mask, target_embeddings, history=None, items=None
+    ):
         # Every history item weighs 1 for every target (padding 0).
         return ops.expand_dims(history_mask, 1)

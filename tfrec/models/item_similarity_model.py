@@ -106,13 +106,17 @@ class ItemSimilarityModel(keras.Model, abc.ABC):
 
     # ----------------------------------------------------------------- hooks
     @abc.abstractmethod
-    def history_weights(self, history_embeddings, history_mask, target_embeddings):
+    def history_weights(
+        self, history_embeddings, history_mask, target_embeddings, history=None, items=None
+    ):
         """Weights w_ij of the history items for each target.
 
         Args:
             history_embeddings: `[B, L, e]` p_i (zero at padding).
             history_mask: `[B, L]` float 0/1.
             target_embeddings: `[B, M, e]` q_j.
+            history, items: the `[B, L]` history and `[B, M]` target ids (for models that
+                look up more than the embeddings, e.g. IRIS's item features).
 
         Returns:
             `[B, M, L]`, or `[B, 1, L]` when the weights do not depend on the target.
@@ -135,7 +139,9 @@ class ItemSimilarityModel(keras.Model, abc.ABC):
         history_embeddings = ops.take(self.padded_history_table(), history, axis=0)
         history_embeddings = history_embeddings * ops.expand_dims(mask, -1)
         target_embeddings = ops.take(self.target_embeddings, items, axis=0)
-        weights = self.history_weights(history_embeddings, mask, target_embeddings)
+        weights = self.history_weights(
+            history_embeddings, mask, target_embeddings, history=history, items=items
+        )
         count = ops.sum(mask, axis=-1, keepdims=True)
         if self.alpha:
             coefficient = ops.power(ops.where(count > 0.0, count, 1.0), -self.alpha)

@@ -78,7 +78,9 @@ class NAIS(ItemSimilarityModel):
         )
         self.build()
 
-    def history_weights(self, history_embeddings, history_mask, target_embeddings):
+    def history_weights(
+        self, history_embeddings, history_mask, target_embeddings, history=None, items=None
+    ):
         # [B, 1, L, e] history against [B, M, e] targets -> [B, M, L] weights.
         return self.attention_network(
             ops.expand_dims(history_embeddings, 1),
