@@ -1,16 +1,19 @@
 """Latency of an exported recommender through the TensorFlow SavedModel loader.
 
     python benchmarks/serving_latency.py [--export-dir saved_models/NAME/VERSION]
-        [--train Office/train.csv --test Office/test.csv] [--repeats 1000] [--json PATH]
+        [--model cml|maml] [--train Office/train.csv --test Office/test.csv]
+        [--repeats 1000] [--json PATH]
 
-Without --export-dir it trains CML briefly on MAML Office (the registry dataset, or the
-MAML-format files --train/--test; default preset, a few steps: latency does not depend on
-the weights' quality) and exports it to a temporary folder.
+Without --export-dir it trains --model briefly on MAML Office (the registry dataset, or the
+MAML-format files --train/--test; default preset, --train-steps steps: latency does not
+depend on the weights' quality) and exports it to a temporary folder. MAML's item features
+are Doc2Vec vectors of the items' text (2 epochs: any features give the same latency).
 Then, on the `serving_default` signature as TF Serving calls it (`loaded.signatures[...]`,
 outputs copied to numpy):
 
 - one user, k = 10: p50 and p99 over --repeats calls, each a different known user
-  (the TF Serving issue's target: p50 < 5 ms for CML on Office);
+  (the TF Serving issue's target: p50 < 5 ms for CML on Office, < 50 ms for MAML, whose
+  score needs the attention of every (user, item) pair);
 - one unknown user (popularity branch), same statistics;
 - batches of 256 known users, k = 10: users/s over --batches batches.
 
@@ -36,20 +39,28 @@ from _office import add_office_arguments  # noqa: E402
 from _office import load_office  # noqa: E402
 
 
-def export_office_cml(directory: Path, steps: int) -> Path:
-
+def export_office_model(directory: Path, model_name: str, steps: int) -> Path:
     from tfrec.serving import export_model
     from tfrec.training import build_model
     from tfrec.training import fit
     from tfrec.training import get_preset
 
     data = load_office(args)
-    preset = get_preset("cml", dataset="maml-office").replace(steps_per_epoch=steps, epochs=1)
-    model = build_model(preset, data.num_users, data.num_items, seed=0)
-    started = time.perf_counter()
-    fit(model, data, preset, verbose=0)
-    print(f"trained CML on {data.name} for {steps} steps ({time.perf_counter() - started:.1f} s)")
-    return export_model(model, data, directory, name="office-cml", warmup=True)
+    item_features = None
+    if model_name == "maml":
+        from tfrec.features.item_features import text_features_from_side_info
+
+        table, _ = text_features_from_side_info(data.item_side.text, data.item_keys, epochs=2)
+        item_features, _ = table.aligned(data.item_keys)
+    preset = get_preset(model_name, dataset="maml-office")
+    model = build_model(preset, data.num_users, data.num_items, seed=0, item_features=item_features)
+    if steps:
+        preset = preset.replace(steps_per_epoch=steps, epochs=1)
+        started = time.perf_counter()
+        fit(model, data, preset, verbose=0)
+        seconds = time.perf_counter() - started
+        print(f"trained {model_name} on {data.name} for {steps} steps ({seconds:.1f} s)")
+    return export_model(model, data, directory, name=f"office-{model_name}", warmup=True)
 
 
 def machine() -> dict:
@@ -121,7 +132,7 @@ def main() -> None:
     export_dir = Path(args.export_dir) if args.export_dir else None
     with tempfile.TemporaryDirectory() as scratch:
         if export_dir is None:
-            export_dir = export_office_cml(Path(scratch), args.train_steps)
+            export_dir = export_office_model(Path(scratch), args.model, args.train_steps)
         info_path = export_dir / "assets.extra" / "tfrec_export.json"
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         started = time.perf_counter()
@@ -152,7 +163,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--export-dir", help="a version folder saved_models/NAME/VERSION")
     add_office_arguments(parser)
-    parser.add_argument("--train-steps", type=int, default=20, help="CML steps when training")
+    parser.add_argument("--model", choices=("cml", "maml"), default="cml", help="when training")
+    parser.add_argument("--train-steps", type=int, default=20, help="steps when training (0: none)")
     parser.add_argument("--repeats", type=int, default=1000, help="one-user calls per statistic")
     parser.add_argument("--batches", type=int, default=20, help="batches for users/s")
     parser.add_argument("--batch-size", type=int, default=256)

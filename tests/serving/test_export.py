@@ -39,8 +39,9 @@ FORBIDDEN_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 pytestmark = pytest.mark.slow
 
 
-def briefly_trained(model_name: str, **options):
-    """A factory `data -> model`: the model's default preset, a few steps, small tables."""
+def briefly_trained(model_name: str, feature_dim: int | None = None, **options):
+    """A factory `data -> model`: the model's default preset, a few steps, small tables;
+    `feature_dim`: random item features of that width (the feature models, MAML)."""
 
     def factory(data):
         preset = get_preset(model_name).replace(
@@ -50,7 +51,11 @@ def briefly_trained(model_name: str, **options):
             steps_per_epoch=3,
             epochs=1,
         )
-        model = build_model(preset, data.num_users, data.num_items, seed=0)
+        features = None
+        if feature_dim:
+            rng = np.random.default_rng(0)
+            features = rng.normal(size=(data.num_items, feature_dim)).astype(np.float32)
+        model = build_model(preset, data.num_users, data.num_items, seed=0, item_features=features)
         model.compile(optimizer=model.optimizer, jit_compile=False)  # Three steps: skip XLA.
         fit(model, data, preset, verbose=0)
         return model
@@ -63,6 +68,10 @@ SERVED_MODELS = [
     pytest.param(
         briefly_trained("bpr", embedding_dim=8, item_bias=True, initializer_stddev=0.3),
         id="bpr-item-bias",
+    ),
+    pytest.param(briefly_trained("maml", 12, embedding_dim=8, hidden_dim=16), id="maml"),
+    pytest.param(
+        briefly_trained("cml-features", 12, embedding_dim=8, hidden_dim=16), id="feature-cml"
     ),
 ]
 
@@ -287,11 +296,21 @@ def test_saved_model_cli_lists_named_signatures(served):
         "inputs": ["item_keys", "user_keys"],
         "outputs": ["item_ids", "known_user", "scores"],
     }
+    if "explain" in signatures:  # The attention models (tests/serving/test_export_maml.py).
+        assert signatures["explain"] == {
+            "inputs": ["item_keys", "user_keys"],
+            "outputs": ["attention", "dimension_contributions", "known", "scores"],
+        }
 
 
 def test_warmup_requests_parse_and_replay(served):
-    assert served.loaded["warmup"] == [
-        ["served", "serving_default"],
-        ["served", "serving_default"],
-        ["served", "score"],
-    ]
+    explains = "explain" in served.loaded["signatures"]
+    assert (
+        served.loaded["warmup"]
+        == [
+            ["served", "serving_default"],
+            ["served", "serving_default"],
+            ["served", "score"],
+        ]
+        + [["served", "explain"]] * explains
+    )

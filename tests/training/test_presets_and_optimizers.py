@@ -40,11 +40,25 @@ def test_unknown_names_suggest_the_closest():
 
 
 def test_every_preset_builds_its_model():
-    from tfrec.training import build_model
+    import numpy as np
 
+    from tfrec.models.registry import needs_item_features
+    from tfrec.training import build_model
+    from tfrec.training.history_experiment import HISTORY_MODELS
+    from tfrec.training.history_experiment import build_history_model
+
+    features = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
     for preset in list_presets():
-        model = build_model(preset, 5, 4)
-        assert model.optimizer is not None
+        if preset.model == "iris":
+            model = build_history_model(
+                preset, 4, item_features={"image": features, "text": features[:, :3]}
+            )
+        elif preset.model in HISTORY_MODELS:
+            model = build_history_model(preset, 4)
+        else:
+            extra = {"item_features": features} if needs_item_features(preset.model) else {}
+            model = build_model(preset, 5, 4, **extra)
+        assert model.optimizer is not None, preset.name
 
 
 def test_optimizer_constants_match_tf1():

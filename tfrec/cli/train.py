@@ -32,7 +32,8 @@ def register(subparsers) -> None:
         "--modalities",
         type=_modalities,
         help="comma-separated modalities of the store, in column order (default: all, "
-        "text first, then image)",
+        "text first, then image); for iris: VISUAL,TEXT (default image,text), e.g. "
+        "metadata,text on ml-1m-sample",
     )
     features.add_argument(
         "--text-dim",
@@ -54,7 +55,18 @@ def register(subparsers) -> None:
         metavar="N",
         help="also log test metrics every N epochs (learning curves; never used to select)",
     )
-    parser.add_argument("--k", type=common.positive_int, nargs="+", default=[10], help="cut-offs")
+    parser.add_argument(
+        "--k",
+        type=common.positive_int,
+        nargs="+",
+        help="cut-offs (default 10; 10 20 for fism, nais, iris)",
+    )
+    parser.add_argument(
+        "--pretrain",
+        choices=("auto", "fism", "none"),
+        default="auto",
+        help="nais/iris: start from a trained FISM (auto: as the preset says)",
+    )
     parser.add_argument(
         "--backend",
         choices=("tensorflow", "jax"),
@@ -110,6 +122,54 @@ def item_features_for(args: argparse.Namespace, interactions):
     return table.values, {"item_features": path, "modality_dims": {"text": args.text_dim}}
 
 
+def history_item_features(args: argparse.Namespace, interactions):
+    """IRIS's {"image": ..., "text": ...} feature arrays, and how they were made."""
+    from tfrec.features import read_features
+
+    if args.item_features:
+        tables = read_features(args.item_features)
+        names = args.modalities or [m for m in ("image", "text") if m in tables]
+        if not names or len(names) > 2:
+            raise ValueError(
+                f"{args.item_features}: give --modalities VISUAL[,TEXT] (the store has "
+                f"{sorted(tables)})."
+            )
+        source = str(args.item_features)
+    else:
+        from tfrec.features.movie_features import write_movie_features
+        from tfrec.features.movie_features import write_tag_features
+
+        os.makedirs(args.output, exist_ok=True)
+        source = os.path.join(args.output, "item_features.h5")
+        if interactions.item_side.metadata is not None and interactions.item_side.text:
+            write_movie_features(interactions, source)
+            names = ["metadata", "text"]
+        elif interactions.item_side.tags:
+            write_tag_features(interactions, source)
+            names = ["tags"]
+        else:
+            raise ValueError(
+                f"--model iris needs item features and {interactions.name} has no metadata, "
+                "text or tags to build them from: give --item-features FEATURES.h5."
+            )
+        tables = read_features(source)
+    unknown = [name for name in names if name not in tables]
+    if unknown:
+        raise ValueError(f"{source}: no modality {unknown}; the store has {sorted(tables)}.")
+    features, dims = {}, {}
+    for slot, name in zip(("image", "text"), names, strict=False):
+        values, found = tables[name].aligned(interactions.item_keys)
+        features[slot] = values  # Items without features: zero rows (IRIS paper §3).
+        dims[slot] = {"modality": name, "dims": values.shape[1], "missing": int((~found).sum())}
+    if "text" not in features:  # A missing modality is zeros (IRIS paper §3).
+        import numpy as np
+
+        features["text"] = np.zeros((interactions.num_items, 1), np.float32)
+        dims["text"] = {"modality": None, "dims": 1, "missing": interactions.num_items}
+    print(f"item features: {source} {dims}")
+    return features, {"item_features": source, "modality_dims": dims}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.backend:
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
@@ -117,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
         os.environ["KERAS_BACKEND"] = args.backend
     from tfrec.models.registry import needs_item_features
     from tfrec.training.experiment import run_experiment
+    from tfrec.training.history_experiment import HISTORY_MODELS
+    from tfrec.training.history_experiment import run_history_experiment
     from tfrec.training.presets import get_preset
 
     preset = get_preset(args.model, args.preset, dataset=args.dataset)
@@ -127,6 +189,27 @@ def run(args: argparse.Namespace) -> int:
     print(interactions.summary())
     print(f"preset {preset.model}/{preset.name}: {preset.source}")
     extra_config = {"registry_dataset": args.dataset} if args.dataset else {}
+    verbose = 0 if args.quiet else "auto"
+    if preset.model in HISTORY_MODELS:
+        item_features = None
+        if preset.model == "iris":
+            item_features, feature_config = history_item_features(args, interactions)
+            extra_config.update(feature_config)
+        elif args.item_features:
+            raise ValueError(f"--model {args.model} takes no --item-features.")
+        result = run_history_experiment(
+            interactions,
+            preset,
+            seed=args.seed,
+            output_dir=args.output,
+            item_features=item_features,
+            pretrain=None if args.pretrain == "none" else args.pretrain,
+            ks=tuple(args.k or (10, 20)),
+            evaluate_every=args.evaluate_every,
+            verbose=verbose,
+            extra_config=extra_config,
+        )
+        return _report(result, args)
     item_features = None
     if needs_item_features(preset.model):
         item_features, feature_config = item_features_for(args, interactions)
@@ -138,12 +221,16 @@ def run(args: argparse.Namespace) -> int:
         preset,
         seed=args.seed,
         output_dir=args.output,
-        ks=tuple(args.k),
+        ks=tuple(args.k or (10,)),
         evaluate_every=args.evaluate_every,
-        verbose=0 if args.quiet else "auto",
+        verbose=verbose,
         extra_config=extra_config,
         item_features=item_features,
     )
+    return _report(result, args)
+
+
+def _report(result, args) -> int:
     print(result.evaluation)
     print(
         f"wrote {os.path.join(args.output, 'metrics.json')} and model.keras "

@@ -32,7 +32,7 @@ from tfrec.serving.warmup import WARMUP_DIRECTORY
 from tfrec.serving.warmup import write_warmup_requests
 
 EXPORT_INFO = "tfrec_export.json"
-SIGNATURES = ("serving_default", "recommend", "score")
+SIGNATURES = ("serving_default", "recommend", "score")  # Every export; MAML adds `explain`.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TEMPORARY_PREFIX = ".export-"
 
@@ -52,12 +52,13 @@ def export_model(
     The SavedModel has the signatures `serving_default` (= `recommend`) and `score`
     documented in `tfrec.serving.recommender_module`: raw string keys in, top-k item keys,
     ids and scores out, training items excluded, unknown users answered with the
-    popularity ranking. The weights are copied as numpy arrays, so a model trained on any
-    Keras backend exports the same graph.
+    popularity ranking; MAML adds `explain` (the attention of (user, item) pairs). The
+    weights are copied as numpy arrays, so a model trained on any Keras backend exports the
+    same graph.
 
     Args:
         model: a trained model whose class has a scorer in `tfrec.serving.SCORERS`
-            (CML, BPR).
+            (CML, BPR, MAML, FeatureCML).
         interactions: the data the model was trained on (its keys and training split).
         base_dir: the folder of all exported models (TF Serving's model root).
         name: the model name in TF Serving (letters, digits, `.`, `_`, `-`); default the
@@ -125,6 +126,9 @@ def _write_version(module, directory, name, model, interactions, warmup) -> None
         "recommend": recommend,
         "score": module.score.get_concrete_function(),
     }
+    explains = hasattr(module, "explain")
+    if explains:
+        signatures["explain"] = module.explain.get_concrete_function()
     tf.saved_model.save(module, os.fspath(directory), signatures=signatures)
     extra = directory / WARMUP_DIRECTORY
     extra.mkdir(exist_ok=True)
@@ -135,6 +139,7 @@ def _write_version(module, directory, name, model, interactions, warmup) -> None
             name,
             user_keys + ["<unknown user>"],
             [str(key) for key in interactions.item_keys[:3]],
+            explain=explains,
         )
     info = {
         "model_class": f"{type(model).__module__}.{type(model).__name__}",
@@ -143,7 +148,7 @@ def _write_version(module, directory, name, model, interactions, warmup) -> None
         "num_users": interactions.num_users,
         "num_items": interactions.num_items,
         "train_interactions": int(interactions.train.nnz),
-        "signatures": list(SIGNATURES),
+        "signatures": list(signatures),
         "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "tensorflow": tf.__version__,
     }

@@ -19,6 +19,15 @@ Signatures (named inputs and outputs; `b` users per request):
   `[b, m]` (the model's score, training items included), `item_ids` int64 `[b, m]` (-1 for
   an unknown item key) and `known_user` bool `[b]`. The score is NaN where the user or the
   item key is unknown.
+- `explain` (models whose `Scorer` has `explain`: MAML): `user_keys` string `[n]`,
+  `item_keys` string `[n]` (one item per user key: pair r is `(user_keys[r],
+  item_keys[r])`, both of length n) -> `attention` float32 `[n, f]` (MAML's attention
+  vector a(u, i), spec maml.md §2.2; scaled softmax: the weights sum to f),
+  `dimension_contributions` float32 `[n, f]` (`a_l^2 (p_ul - q_il)^2`, the share of each
+  dimension in the distance: they sum to minus the score), `scores` float32 `[n]` (the
+  score of the pair, as `score` gives it) and `known` bool `[n]`. Where the user or the
+  item key is unknown the row is zeros (attention, contributions and score) and `known` is
+  False; it never fails the request.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from tfrec.serving.scorers import Scorer
 
 USER_KEYS = tf.TensorSpec([None], tf.string, name="user_keys")
 ITEM_KEYS = tf.TensorSpec([None, None], tf.string, name="item_keys")
+PAIR_ITEM_KEYS = tf.TensorSpec([None], tf.string, name="item_keys")
 K = tf.TensorSpec([], tf.int32, name="k")
 
 
@@ -79,7 +89,7 @@ class RecommenderModule(tf.Module):
                 f"Received a training matrix of shape {train.shape}. Expected "
                 f"{(num_users, num_items)} (num_users, num_items)."
             )
-        self._score_fn = scorer.score
+        self._scorer = scorer
         self.num_items = num_items
         self.user_lookup = _vocabulary(user_keys)
         self.item_lookup = _vocabulary(item_keys)
@@ -102,6 +112,9 @@ class RecommenderModule(tf.Module):
             name: tf.Variable(np.asarray(value), trainable=False, name=name)
             for name, value in (extras or {}).items()
         }
+        if scorer.explain is not None:
+            # Only the models that can explain a score get the signature.
+            self.explain = tf.function(self._explain, input_signature=[USER_KEYS, PAIR_ITEM_KEYS])
 
     @classmethod
     def from_model(cls, model, interactions, scorer: Scorer | None = None) -> RecommenderModule:
@@ -148,8 +161,17 @@ class RecommenderModule(tf.Module):
         user_ids = self.user_lookup.lookup(user_keys)
         item_ids = self.item_lookup.lookup(item_keys)
         known_user = user_ids >= 0
-        scores = self._full_scores(tf.maximum(user_ids, 0))
-        picked = tf.gather(scores, tf.maximum(item_ids, 0), batch_dims=1)
+        if self._scorer.score_items is None:
+            scores = self._full_scores(tf.maximum(user_ids, 0))
+            picked = tf.gather(scores, tf.maximum(item_ids, 0), batch_dims=1)
+        else:  # Only the requested pairs (MAML: attention per pair).
+            safe_ids = tf.maximum(item_ids, 0)
+            picked = self._scorer.score_items(
+                tf.gather(self.user_table, tf.maximum(user_ids, 0)),
+                tf.gather(self.item_table, safe_ids),
+                safe_ids,
+                self._extras(),
+            )
         valid = tf.logical_and(known_user[:, None], item_ids >= 0)
         return {
             "scores": tf.where(valid, picked, tf.constant(np.nan, tf.float32)),
@@ -157,10 +179,29 @@ class RecommenderModule(tf.Module):
             "known_user": known_user,
         }
 
+    def _explain(self, user_keys, item_keys):
+        user_ids = self.user_lookup.lookup(user_keys)
+        item_ids = self.item_lookup.lookup(item_keys)
+        known = tf.logical_and(user_ids >= 0, item_ids >= 0)
+        item_ids = tf.maximum(item_ids, 0)
+        user_vectors = tf.gather(self.user_table, tf.maximum(user_ids, 0))
+        item_vectors = tf.gather(self.item_table, item_ids)
+        parts = self._scorer.explain(user_vectors, item_vectors, item_ids, self._extras())
+        contributions = parts["dimension_contributions"]
+        zeros = tf.zeros_like(contributions)
+        return {
+            "attention": tf.where(known[:, None], parts["attention"], zeros),
+            "dimension_contributions": tf.where(known[:, None], contributions, zeros),
+            "scores": tf.where(known, -tf.reduce_sum(contributions, axis=-1), 0.0),
+            "known": known,
+        }
+
+    def _extras(self):
+        return {name: variable.read_value() for name, variable in self.extras.items()}
+
     def _full_scores(self, user_ids):
         user_vectors = tf.gather(self.user_table, user_ids)
-        extras = {name: variable.read_value() for name, variable in self.extras.items()}
-        return self._score_fn(user_vectors, self.item_table.read_value(), extras)
+        return self._scorer.score(user_vectors, self.item_table.read_value(), self._extras())
 
     def _training_mask(self, user_ids, known_user, shape):
         """`[b, num_items]` bool: the known users' training items."""

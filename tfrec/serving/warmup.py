@@ -24,8 +24,10 @@ def write_warmup_requests(
     user_keys: Sequence[str],
     item_keys: Sequence[str],
     k: int = 10,
+    *,
+    explain: bool = False,
 ) -> Path:
-    """Writes warm-up requests for the `serving_default` and `score` signatures.
+    """Writes warm-up requests for the `serving_default` and `score` (and `explain`) signatures.
 
     Args:
         export_dir: the SavedModel directory (the version directory).
@@ -34,6 +36,8 @@ def write_warmup_requests(
             popularity branch is warmed up too).
         item_keys: item keys for the `score` request.
         k: the `k` of the recommend request.
+        explain: also a request for the `explain` signature (models that have it): each
+            user key paired with an item key (cycling through `item_keys`).
 
     Returns:
         The path of the warm-up file.
@@ -65,6 +69,9 @@ def write_warmup_requests(
         log("serving_default", {"user_keys": user_keys, "k": tf.constant(k, tf.int32)}),
         log("score", {"user_keys": user_keys, "item_keys": [item_keys] * len(user_keys)}),
     ]
+    if explain:
+        pairs = [item_keys[index % len(item_keys)] for index in range(len(user_keys))]
+        records.append(log("explain", {"user_keys": user_keys, "item_keys": pairs}))
     path = Path(export_dir) / WARMUP_DIRECTORY / WARMUP_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(os.fspath(path)) as writer:

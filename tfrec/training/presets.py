@@ -331,3 +331,7 @@ register_preset(
         **_CML_SCHEDULE,
     )
 )
+
+
+# The history models (FISM, NAIS, IRIS) register theirs in their own module.
+import tfrec.training.history_presets  # noqa: E402,F401
