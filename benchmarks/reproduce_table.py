@@ -71,6 +71,23 @@ PAPER = {
 }
 
 
+def ablation_features(interactions, kind: str, text_dim: int) -> np.ndarray:
+    """The item features of the feature models, by kind (see --features)."""
+    if kind == "text":
+        table, _ = text_features_from_side_info(
+            interactions.item_side.text, interactions.item_keys, dim=text_dim, seed=0
+        )
+        return table.values
+    if kind == "category":
+        codes, names = interactions.item_labels()
+        onehot = np.zeros((interactions.num_items, len(names) + 1), np.float32)
+        onehot[np.arange(interactions.num_items), codes] = 1.0  # -1 (unknown): last column
+        return onehot
+    return (
+        np.random.default_rng(0).normal(size=(interactions.num_items, text_dim)).astype(np.float32)
+    )
+
+
 def mean_over_seeds(results: list[RankingResult]) -> RankingResult:
     """Per-user values averaged over seeds (same users in every run)."""
     per_user = {
@@ -88,6 +105,13 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--compare", nargs="+", default=[], help="A:B pairs (paired t-tests)")
     parser.add_argument("--text-dim", type=int, default=100, help="Doc2Vec size (feature models)")
+    parser.add_argument(
+        "--features",
+        choices=("text", "category", "random"),
+        default="text",
+        help="feature-quality ablation: Doc2Vec of the item text (default), the one-hot of "
+        "the item's category (a feature of known, strong signal), or seeded Gaussian noise",
+    )
     parser.add_argument("--epochs", type=int, help="override every preset's epochs (smoke runs)")
     parser.add_argument("--steps-per-epoch", type=int, help="override (smoke runs)")
     parser.add_argument("--output", help="write all results as JSON")
@@ -97,11 +121,8 @@ def main():
     print(interactions.summary(), flush=True)
     features = None
     if any(needs_item_features(spec.split(":")[0]) for spec in args.models):
-        table, _ = text_features_from_side_info(
-            interactions.item_side.text, interactions.item_keys, dim=args.text_dim, seed=0
-        )
-        features = table.values
-        print(f"item features: Doc2Vec PV-DM of the item text, {features.shape}", flush=True)
+        features = ablation_features(interactions, args.features, args.text_dim)
+        print(f"item features: {args.features}, {features.shape}", flush=True)
     rows, evaluations = {}, {}
     for spec in args.models:
         model, _, preset_name = spec.partition(":")
@@ -193,6 +214,7 @@ def main():
             "machine": platform.platform(),
             "models": rows,
             "paired_t_tests": tests,
+            "features": args.features,
         }
         with open(args.output, "w") as handle:
             json.dump(payload, handle, indent=2)
