@@ -9,6 +9,7 @@ signatures' input names.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from concurrent import futures
@@ -24,6 +25,7 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 from tfrec.data.synthetic import make_synthetic
 from tfrec.evaluation import top_k_items
 from tfrec.models import CML
+from tfrec.models import MAML
 from tfrec.serving import export_model
 
 README = Path(__file__).resolve().parents[2] / "saved_models" / "README.md"
@@ -99,15 +101,28 @@ def test_readme_grpc_client(served):
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_readme_rest_bodies_match_the_signatures(served):
+def test_readme_rest_bodies_match_the_signatures(served, tmp_path):
     _, _, loaded, _ = served
     bodies = re.findall(r"-d '(\{.*?\})'", README.read_text(), re.S)
-    assert len(bodies) == 2
+    assert len(bodies) == 3
+    maml = _tiny_maml_export(tmp_path)
     for body in map(json.loads, bodies):
-        function = loaded.signatures[body["signature_name"]]
+        signatures = maml.signatures if body["signature_name"] == "explain" else loaded.signatures
+        function = signatures[body["signature_name"]]
         assert set(body["inputs"]) == set(function.structured_input_signature[1])
         inputs = {
             name: tf.constant(value, function.structured_input_signature[1][name].dtype)
             for name, value in body["inputs"].items()
         }
         function(**inputs)  # The README's values are valid inputs (shapes, dtypes).
+
+
+def _tiny_maml_export(tmp_path):
+    """A small MAML whose vocabulary holds the README's example keys."""
+    data = make_synthetic(num_users=12, num_items=10, interactions_per_user=4, num_clusters=2)
+    user_keys = np.array(["A2TM9WEZ2CIXH2", *data.user_keys[1:]], dtype=object)
+    item_keys = np.array(["B00006IATF", *data.item_keys[1:]], dtype=object)
+    data = dataclasses.replace(data, user_keys=user_keys, item_keys=item_keys)
+    features = np.random.default_rng(0).normal(size=(10, 6)).astype(np.float32)
+    model = MAML(12, 10, features, embedding_dim=4, hidden_dim=8)
+    return tf.saved_model.load(str(export_model(model, data, tmp_path, name="office-maml")))
