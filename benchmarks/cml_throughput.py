@@ -321,14 +321,21 @@ def machine_info() -> dict:
 
 
 class Child:
-    """One implementation in its own process, driven window by window over stdin/stdout."""
+    """One implementation in its own process, driven window by window over stdin/stdout.
+
+    Subclasses for other scripts set `script` (the file the child runs) and `forwarded`
+    (the optional path arguments passed on to it).
+    """
+
+    script = __file__
+    forwarded = ("train", "test", "authors_code")
 
     def __init__(self, name: str, args):
         self.name = name
         backend = "jax" if name == "tfrec-jax" else "tensorflow"
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-        self.command = [sys.executable, os.path.abspath(__file__), "--child", name]
-        for key in ("train", "test", "authors_code"):
+        self.command = [sys.executable, os.path.abspath(self.script), "--child", name]
+        for key in self.forwarded:
             if getattr(args, key):
                 self.command += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
         for key in ("batch_size", "num_negatives", "warmup_steps"):

@@ -489,27 +489,8 @@ def child(args) -> None:
 class Worker(Child):
     """`cml_throughput.Child` with this script's command line and the EVAL requests."""
 
-    def __init__(self, name: str, args):
-        self.name = name
-        backend = "jax" if name == "tfrec-jax" else "tensorflow"
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-        self.command = [sys.executable, os.path.abspath(__file__), "--child", name]
-        for key in ("train", "test", "features"):
-            if getattr(args, key):
-                self.command += [f"--{key}", str(getattr(args, key))]
-        for key in ("batch_size", "num_negatives", "warmup_steps"):
-            self.command += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
-        self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen(
-            self.command,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-            bufsize=1,
-        )
-        self.seconds_per_step = float(self._expect("READY"))
+    script = __file__
+    forwarded = ("train", "test", "features")
 
     def request(self, line: str, tag: str) -> str:
         try:
