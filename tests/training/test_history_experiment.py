@@ -216,3 +216,8 @@ def test_cli_trains_a_history_model(model, tmp_path, monkeypatch):
     if model == "iris":
         dims = payload["config"]["modality_dims"]
         assert dims["image"]["modality"] == "pixels" and dims["text"]["dims"] == 6
+    # `tfrec evaluate` reloads the model and applies the same 1 + 99 protocol.
+    again = tmp_path / "again.json"
+    assert main(["evaluate", "--model-dir", str(tmp_path), "--output", str(again)]) == 0
+    evaluated = json.loads(again.read_text())
+    assert {key: evaluated[key] for key in KEYS} == pytest.approx({k: payload[k] for k in KEYS})

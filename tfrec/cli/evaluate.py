@@ -14,14 +14,17 @@ def register(subparsers) -> None:
         "evaluate",
         help="evaluate a trained model",
         description=(
-            "Loads DIR/model.keras and evaluates it with full ranking (training items "
-            "excluded). Without data arguments it uses the registry dataset the model was "
-            "trained on (from DIR/metrics.json)."
+            "Loads DIR/model.keras and evaluates it with the protocol it was trained for: "
+            "full ranking (training items excluded), or 1 + 99 sampled candidates for the "
+            "history models (fism, nais, iris). Without data arguments it uses the registry "
+            "dataset the model was trained on (from DIR/metrics.json)."
         ),
     )
     parser.add_argument("--model-dir", required=True, help="a directory written by `tfrec train`")
     common.add_data_arguments(parser)
-    parser.add_argument("--k", type=common.positive_int, nargs="+", default=[10], help="cut-offs")
+    parser.add_argument(
+        "--k", type=common.positive_int, nargs="+", help="cut-offs (default 10; history: 10 20)"
+    )
     parser.add_argument("--output", help="write the metrics as JSON to this file")
     parser.set_defaults(func=run)
 
@@ -33,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(
             f"{model_path} does not exist: is {model_dir} a `tfrec train` output?"
         )
+    metrics_path = model_dir / "metrics.json"
+    config = json.loads(metrics_path.read_text())["config"] if metrics_path.is_file() else {}
     if not args.dataset and not args.train:
-        metrics_path = model_dir / "metrics.json"
-        if metrics_path.is_file():
-            args.dataset = json.loads(metrics_path.read_text())["config"].get("registry_dataset")
+        args.dataset = config.get("registry_dataset")
         if not args.dataset:
             raise ValueError(
                 "The model was not trained on a registry dataset: give the data arguments."
@@ -46,18 +49,38 @@ def run(args: argparse.Namespace) -> int:
 
     import tfrec.models  # noqa: F401  (registers the model classes for deserialisation)
     import tfrec.training.optimizers  # noqa: F401
-    from tfrec.evaluation.full_ranking import evaluate_full_ranking
+    from tfrec.models.item_similarity_model import ItemSimilarityModel
     from tfrec.utils.atomic import write_json
 
     interactions = common.load_interactions(args)
     model = keras.saving.load_model(model_path)
+
+    if isinstance(model, ItemSimilarityModel):
+        from tfrec.training.history_experiment import evaluate_history_model
+        from tfrec.training.presets import get_preset
+
+        saved = config.get("preset") or {}
+        preset = get_preset(saved.get("model", model.name), saved.get("name"))
+        if model.num_items != interactions.num_items:
+            raise ValueError(
+                f"The model has {model.num_items} items, the data {interactions.num_items}: "
+                "not the data it was trained on."
+            )
+        result = evaluate_history_model(model, interactions, preset, ks=tuple(args.k or (10, 20)))
+    else:
+        result = _evaluate_full(model, interactions, args)
+    print(result)
+    if args.output:
+        write_json(args.output, {k: float(v) for k, v in result.metrics.items()})
+    return 0
+
+
+def _evaluate_full(model, interactions, args):
+    from tfrec.evaluation.full_ranking import evaluate_full_ranking
+
     if (model.num_users, model.num_items) != (interactions.num_users, interactions.num_items):
         raise ValueError(
             f"The model has {model.num_users} users x {model.num_items} items, the data "
             f"{interactions.num_users} x {interactions.num_items}: not the data it was trained on."
         )
-    result = evaluate_full_ranking(model.score_users_numpy, interactions, ks=tuple(args.k))
-    print(result)
-    if args.output:
-        write_json(args.output, {k: float(v) for k, v in result.metrics.items()})
-    return 0
+    return evaluate_full_ranking(model.score_users_numpy, interactions, ks=tuple(args.k or (10,)))

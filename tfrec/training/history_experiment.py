@@ -158,7 +158,7 @@ def run_history_experiment(
     if pretrained is not None:
         load_item_weights(model, pretrained)
     history = _fit(model, interactions, preset, training, seed, evaluate_every, ks, verbose)
-    evaluation = evaluate_sampled(_scorer(model, interactions, training), interactions, ks=ks)
+    evaluation = evaluate_history_model(model, interactions, preset, ks=ks)
     seconds = time.perf_counter() - started
     metrics = {name: float(value) for name, value in evaluation.metrics.items()}
     config = {
@@ -179,6 +179,24 @@ def run_history_experiment(
     if output_dir is not None:
         save_experiment(result, output_dir)
     return result
+
+
+def evaluate_history_model(
+    model: ItemSimilarityModel,
+    interactions: Interactions,
+    preset: Preset,
+    *,
+    ks: tuple[int, ...] = (10, 20),
+):
+    """HR@K and NDCG@K of a trained history model with the 1 + 99 protocol (as trained).
+
+    The histories are the users' training items, clipped as the preset's `HistoryTraining`
+    says; the candidates are the stored test negatives (else 99 sampled with seed 0, the
+    same as `run_history_experiment` draws).
+    """
+    interactions, _ = _with_test_negatives(interactions)
+    scorer = _scorer(model, interactions, history_training(preset))
+    return evaluate_sampled(scorer, interactions, ks=ks)
 
 
 def load_item_weights(model: ItemSimilarityModel, source: ItemSimilarityModel) -> None:
