@@ -1,13 +1,16 @@
 """Latency of an exported recommender through the TensorFlow SavedModel loader.
 
     python benchmarks/serving_latency.py [--export-dir saved_models/NAME/VERSION]
-        [--model cml|maml] [--train Office/train.csv --test Office/test.csv]
+        [--model cml|maml|nais] [--train Office/train.csv --test Office/test.csv]
         [--repeats 1000] [--json PATH]
 
 Without --export-dir it trains --model briefly on MAML Office (the registry dataset, or the
 MAML-format files --train/--test; default preset, --train-steps steps: latency does not
 depend on the weights' quality) and exports it to a temporary folder. MAML's item features
 are Doc2Vec vectors of the items' text (2 epochs: any features give the same latency).
+`--model nais` trains NAIS (default preset, prod attention) on ml-1m-sample instead (the
+registry dataset, cached in $TFREC_DATA_DIR): a history model, scored from each user's
+training items with the attention of every (history item, candidate) pair.
 Then, on the `serving_default` signature as TF Serving calls it (`loaded.signatures[...]`,
 outputs copied to numpy):
 
@@ -37,6 +40,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _office import add_office_arguments  # noqa: E402
 from _office import load_office  # noqa: E402
+
+
+def export_history_model(directory: Path, model_name: str, steps: int) -> Path:
+    """A history model (NAIS) on ml-1m-sample, `steps` training steps, exported."""
+    from tfrec.data import load_dataset
+    from tfrec.sampling.history_batches import HistorySampler
+    from tfrec.sampling.history_tf_dataset import make_history_tf_dataset
+    from tfrec.serving import export_model
+    from tfrec.training import get_preset
+    from tfrec.training.history_experiment import build_history_model
+
+    data = load_dataset("ml-1m-sample")
+    preset = get_preset(model_name)
+    model = build_history_model(preset, data.num_items, seed=0)
+    if steps:
+        sampler = HistorySampler(
+            data.train, num_negatives=preset.num_negatives, batch_size=preset.batch_size
+        )
+        started = time.perf_counter()
+        model.fit(make_history_tf_dataset(sampler), epochs=1, steps_per_epoch=steps, verbose=0)
+        seconds = time.perf_counter() - started
+        print(f"trained {model_name} on {data.name} for {steps} steps ({seconds:.1f} s)")
+    return export_model(model, data, directory, name=f"ml1m-{model_name}", warmup=True)
 
 
 def export_office_model(directory: Path, model_name: str, steps: int) -> Path:
@@ -132,7 +158,8 @@ def main() -> None:
     export_dir = Path(args.export_dir) if args.export_dir else None
     with tempfile.TemporaryDirectory() as scratch:
         if export_dir is None:
-            export_dir = export_office_model(Path(scratch), args.model, args.train_steps)
+            export = export_history_model if args.model == "nais" else export_office_model
+            export_dir = export(Path(scratch), args.model, args.train_steps)
         info_path = export_dir / "assets.extra" / "tfrec_export.json"
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         started = time.perf_counter()
@@ -163,7 +190,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--export-dir", help="a version folder saved_models/NAME/VERSION")
     add_office_arguments(parser)
-    parser.add_argument("--model", choices=("cml", "maml"), default="cml", help="when training")
+    parser.add_argument(
+        "--model", choices=("cml", "maml", "nais"), default="cml", help="when training"
+    )
     parser.add_argument("--train-steps", type=int, default=20, help="steps when training (0: none)")
     parser.add_argument("--repeats", type=int, default=1000, help="one-user calls per statistic")
     parser.add_argument("--batches", type=int, default=20, help="batches for users/s")

@@ -46,7 +46,7 @@ sys.meta_path.insert(0, Unimportable())
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-DTYPES = {"user_keys": tf.string, "item_keys": tf.string, "k": tf.int32}
+DTYPES = {"user_keys": tf.string, "item_keys": tf.string, "target_keys": tf.string, "k": tf.int32}
 
 
 def as_json(array: np.ndarray):

@@ -25,6 +25,7 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 from tfrec.data.synthetic import make_synthetic
 from tfrec.evaluation import top_k_items
 from tfrec.models import CML
+from tfrec.models import FISM
 from tfrec.models import MAML
 from tfrec.serving import export_model
 
@@ -104,10 +105,13 @@ def test_readme_grpc_client(served):
 def test_readme_rest_bodies_match_the_signatures(served, tmp_path):
     _, _, loaded, _ = served
     bodies = re.findall(r"-d '(\{.*?\})'", README.read_text(), re.S)
-    assert len(bodies) == 3
-    maml = _tiny_maml_export(tmp_path)
+    assert len(bodies) == 4
+    exports = {
+        "explain": _tiny_maml_export(tmp_path),
+        "recommend_from_history": _tiny_fism_export(tmp_path),
+    }
     for body in map(json.loads, bodies):
-        signatures = maml.signatures if body["signature_name"] == "explain" else loaded.signatures
+        signatures = exports.get(body["signature_name"], loaded).signatures
         function = signatures[body["signature_name"]]
         assert set(body["inputs"]) == set(function.structured_input_signature[1])
         inputs = {
@@ -126,3 +130,12 @@ def _tiny_maml_export(tmp_path):
     features = np.random.default_rng(0).normal(size=(10, 6)).astype(np.float32)
     model = MAML(12, 10, features, embedding_dim=4, hidden_dim=8)
     return tf.saved_model.load(str(export_model(model, data, tmp_path, name="office-maml")))
+
+
+def _tiny_fism_export(tmp_path):
+    """A small (untrained) FISM whose item vocabulary holds the README's ML-1M example keys."""
+    data = make_synthetic(num_users=12, num_items=10, interactions_per_user=4, num_clusters=2)
+    item_keys = np.array(["1193", "661", "914", "3408", *data.item_keys[4:]], dtype=object)
+    data = dataclasses.replace(data, item_keys=item_keys)
+    model = FISM(10, embedding_dim=4)
+    return tf.saved_model.load(str(export_model(model, data, tmp_path, name="ml1m-nais")))

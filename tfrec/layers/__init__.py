@@ -4,6 +4,7 @@ from tfrec.layers.covariance_regularizer import CovarianceRegularizer
 from tfrec.layers.feature_fusion import FeatureFusion
 from tfrec.layers.interest_related_network import InterestRelatedNetwork
 from tfrec.layers.knowledge_sharing_unit import KnowledgeSharingUnit
+from tfrec.layers.learned_metric import LearnedMetric
 from tfrec.layers.maml_attention import MAMLAttention
 from tfrec.layers.metric_distance import MetricDistance
 from tfrec.layers.nais_attention import NAISAttention

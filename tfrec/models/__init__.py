@@ -8,4 +8,5 @@ from tfrec.models.fism import FISM
 from tfrec.models.iris import IRIS
 from tfrec.models.item_similarity_model import ItemSimilarityModel
 from tfrec.models.maml import MAML
+from tfrec.models.mml import MML
 from tfrec.models.nais import NAIS

@@ -9,8 +9,10 @@ from tfrec.models.cml import CML
 from tfrec.models.embedding_model import EmbeddingModel
 from tfrec.models.feature_cml import FeatureCML
 from tfrec.models.maml import MAML
+from tfrec.models.mml import MML
 
 MODELS: dict[str, type[EmbeddingModel]] = {
+    "mml": MML,
     "cml": CML,
     "bpr": BPR,
     "maml": MAML,

@@ -5,6 +5,7 @@
 `tfrec.sampling.tf_dataset` (import it only when TensorFlow is used).
 """
 
+from tfrec.sampling.dual_triplet_sampler import DualTripletSampler
 from tfrec.sampling.history_batches import HistorySampler
 from tfrec.sampling.history_batches import evaluation_batches
 from tfrec.sampling.history_dataset import HistoryDataset
@@ -13,6 +14,7 @@ from tfrec.sampling.negative_sampler import NegativeSampler
 from tfrec.sampling.user_histories import UserHistories
 
 __all__ = [
+    "DualTripletSampler",
     "HistoryDataset",
     "HistorySampler",
     "NegativeSampler",

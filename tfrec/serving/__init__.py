@@ -5,6 +5,8 @@ TensorFlow-only code: import it explicitly (`from tfrec.serving import export_mo
 
 from tfrec.serving.exporter import export_model
 from tfrec.serving.exporter import next_version
+from tfrec.serving.history_recommender_module import HistoryRecommenderModule
+from tfrec.serving.history_scorers import HistoryScorer
 from tfrec.serving.models_config import read_models_config
 from tfrec.serving.models_config import update_models_config
 from tfrec.serving.recommender_module import RecommenderModule

@@ -26,13 +26,17 @@ from pathlib import Path
 import tensorflow as tf
 
 from tfrec.data.interactions import Interactions
+from tfrec.serving.history_recommender_module import HistoryRecommenderModule
+from tfrec.serving.history_scorers import HistoryScorer
 from tfrec.serving.models_config import update_models_config
 from tfrec.serving.recommender_module import RecommenderModule
+from tfrec.serving.scorers import get_scorer
 from tfrec.serving.warmup import WARMUP_DIRECTORY
 from tfrec.serving.warmup import write_warmup_requests
 
 EXPORT_INFO = "tfrec_export.json"
-SIGNATURES = ("serving_default", "recommend", "score")  # Every export; MAML adds `explain`.
+# Every export; MAML adds `explain`, the history models `recommend_from_history` and `explain`.
+SIGNATURES = ("serving_default", "recommend", "score")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TEMPORARY_PREFIX = ".export-"
 
@@ -52,13 +56,15 @@ def export_model(
     The SavedModel has the signatures `serving_default` (= `recommend`) and `score`
     documented in `tfrec.serving.recommender_module`: raw string keys in, top-k item keys,
     ids and scores out, training items excluded, unknown users answered with the
-    popularity ranking; MAML adds `explain` (the attention of (user, item) pairs). The
-    weights are copied as numpy arrays, so a model trained on any Keras backend exports the
-    same graph.
+    popularity ranking; MAML adds `explain` (the attention of (user, item) pairs); the
+    history models (FISM, NAIS, IRIS) add `recommend_from_history` (a new user's items in
+    the request) and `explain` (each history item's weight and share of a target's score,
+    `tfrec.serving.history_recommender_module`). The weights are copied as numpy arrays,
+    so a model trained on any Keras backend exports the same graph.
 
     Args:
         model: a trained model whose class has a scorer in `tfrec.serving.SCORERS`
-            (CML, BPR, MAML, FeatureCML).
+            (CML, BPR, MAML, FeatureCML, FISM, NAIS, IRIS).
         interactions: the data the model was trained on (its keys and training split).
         base_dir: the folder of all exported models (TF Serving's model root).
         name: the model name in TF Serving (letters, digits, `.`, `_`, `-`); default the
@@ -92,7 +98,11 @@ def export_model(
             f"Received: `version={version}`, but {model_dir / str(version)} exists. Expected a "
             "new version (exports are never overwritten; omit it for the next free one)."
         )
-    module = RecommenderModule.from_model(model, interactions)
+    scorer = get_scorer(model)
+    module_class = (
+        HistoryRecommenderModule if isinstance(scorer, HistoryScorer) else RecommenderModule
+    )
+    module = module_class.from_model(model, interactions, scorer)
     model_dir.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=_TEMPORARY_PREFIX, dir=model_dir))
     try:
@@ -120,15 +130,8 @@ def next_version(model_dir: str | os.PathLike) -> int:
 
 
 def _write_version(module, directory, name, model, interactions, warmup) -> None:
-    recommend = module.recommend.get_concrete_function()
-    signatures = {
-        "serving_default": recommend,
-        "recommend": recommend,
-        "score": module.score.get_concrete_function(),
-    }
-    explains = hasattr(module, "explain")
-    if explains:
-        signatures["explain"] = module.explain.get_concrete_function()
+    signatures = module.serving_signatures()
+    history = "recommend_from_history" in signatures
     tf.saved_model.save(module, os.fspath(directory), signatures=signatures)
     extra = directory / WARMUP_DIRECTORY
     extra.mkdir(exist_ok=True)
@@ -139,7 +142,7 @@ def _write_version(module, directory, name, model, interactions, warmup) -> None
             name,
             user_keys + ["<unknown user>"],
             [str(key) for key in interactions.item_keys[:3]],
-            explain=explains,
+            explain="history" if history else "explain" in signatures,
         )
     info = {
         "model_class": f"{type(model).__module__}.{type(model).__name__}",

@@ -3,7 +3,9 @@
 Everything the graph needs is state of the module: the id vocabularies are lookup tables,
 the embedding tables, the users' training items and the item popularity are variables.
 No Keras layer, no tfrec code and no `py_function` is part of the graph, so the SavedModel
-loads with TensorFlow alone (or in TF Serving).
+loads with TensorFlow alone (or in TF Serving). The history models (FISM, NAIS, IRIS: no
+user table) export as `HistoryRecommenderModule` instead (same `recommend` and `score`,
+plus `recommend_from_history` and their own `explain`).
 
 Signatures (named inputs and outputs; `b` users per request):
 
@@ -133,6 +135,18 @@ class RecommenderModule(tf.Module):
             interactions.train,
             scorer.extras_fn(model),
         )
+
+    def serving_signatures(self) -> dict:
+        """Signature name -> concrete function, for `tf.saved_model.save`."""
+        recommend = self.recommend.get_concrete_function()
+        signatures = {
+            "serving_default": recommend,
+            "recommend": recommend,
+            "score": self.score.get_concrete_function(),
+        }
+        if hasattr(self, "explain"):
+            signatures["explain"] = self.explain.get_concrete_function()
+        return signatures
 
     @tf.function(input_signature=[USER_KEYS, K])
     def recommend(self, user_keys, k):

@@ -4,6 +4,9 @@ Each exportable Keras model class maps to a `Scorer`: which extra weights the ex
 copies out of the model (besides the user and item tables) and pure-TensorFlow functions
 that score users against the whole catalogue with them (and, optionally, against given
 items, and explain a score). A new model joins the export with one entry in `SCORERS`.
+The history models (FISM, NAIS, IRIS: no user table, a user is their items) map to a
+`HistoryScorer` (`tfrec.serving.history_scorers`) and export as a
+`HistoryRecommenderModule`.
 
 The functions repeat the model's own `score_users` formula with `tf` ops only, so the
 exported graph needs neither Keras nor tfrec, and a model trained on the JAX backend
@@ -22,7 +25,17 @@ import tensorflow as tf
 from tfrec.models.bpr import BPR
 from tfrec.models.cml import CML
 from tfrec.models.feature_cml import FeatureCML
+from tfrec.models.fism import FISM
+from tfrec.models.iris import IRIS
 from tfrec.models.maml import MAML
+from tfrec.models.nais import NAIS
+from tfrec.serving.history_scorers import HistoryScorer
+from tfrec.serving.history_scorers import fism_extras
+from tfrec.serving.history_scorers import fism_options
+from tfrec.serving.history_scorers import iris_extras
+from tfrec.serving.history_scorers import iris_options
+from tfrec.serving.history_scorers import nais_extras
+from tfrec.serving.history_scorers import nais_options
 
 # MAML's full-catalogue scoring computes the attention of (users x block) pairs at a time:
 # the block holds MAML_PAIRS_PER_BLOCK // users items (at least MAML_MIN_BLOCK_ITEMS), so a
@@ -237,7 +250,7 @@ def maml_explain(user_vectors, item_vectors, item_ids, extras):
 
 CML_SCORER = Scorer(score=cml_scores, extras_fn=no_extras)
 
-SCORERS: dict[type, Scorer] = {
+SCORERS: dict[type, Scorer | HistoryScorer] = {
     CML: CML_SCORER,
     BPR: Scorer(score=bpr_scores, extras_fn=bpr_extras),
     MAML: Scorer(
@@ -248,11 +261,16 @@ SCORERS: dict[type, Scorer] = {
     ),
     # MAML without attention: CML's plain distance (its F only shaped the training).
     FeatureCML: CML_SCORER,
+    # History models: scores from the user's items (training or request history).
+    FISM: HistoryScorer(extras_fn=fism_extras, options_fn=fism_options),
+    NAIS: HistoryScorer(extras_fn=nais_extras, options_fn=nais_options),
+    IRIS: HistoryScorer(extras_fn=iris_extras, options_fn=iris_options),
 }
 
 
-def get_scorer(model: keras.Model) -> Scorer:
-    """The `Scorer` of `model`'s class (or of its nearest registered base class)."""
+def get_scorer(model: keras.Model) -> Scorer | HistoryScorer:
+    """The `Scorer` (or `HistoryScorer`) of `model`'s class (or of its nearest registered
+    base class)."""
     for cls in type(model).__mro__:
         if cls in SCORERS:
             return SCORERS[cls]

@@ -25,7 +25,7 @@ def write_warmup_requests(
     item_keys: Sequence[str],
     k: int = 10,
     *,
-    explain: bool = False,
+    explain: bool | str = False,
 ) -> Path:
     """Writes warm-up requests for the `serving_default` and `score` (and `explain`) signatures.
 
@@ -37,7 +37,10 @@ def write_warmup_requests(
         item_keys: item keys for the `score` request.
         k: the `k` of the recommend request.
         explain: also a request for the `explain` signature (models that have it): each
-            user key paired with an item key (cycling through `item_keys`).
+            user key paired with an item key (cycling through `item_keys`). `"history"`:
+            the history models' signatures instead, `recommend_from_history` (`item_keys`
+            and an unknown key as a history, and an empty one) and `explain` (that history
+            against each item key).
 
     Returns:
         The path of the warm-up file.
@@ -69,7 +72,13 @@ def write_warmup_requests(
         log("serving_default", {"user_keys": user_keys, "k": tf.constant(k, tf.int32)}),
         log("score", {"user_keys": user_keys, "item_keys": [item_keys] * len(user_keys)}),
     ]
-    if explain:
+    if explain == "history":
+        histories = [item_keys + ["<unknown item>"], [""] * (len(item_keys) + 1)]
+        k_tensor = tf.constant(k, tf.int32)
+        records.append(log("recommend_from_history", {"item_keys": histories, "k": k_tensor}))
+        targets = {"target_keys": item_keys, "item_keys": [histories[0]] * len(item_keys)}
+        records.append(log("explain", targets))
+    elif explain:
         pairs = [item_keys[index % len(item_keys)] for index in range(len(user_keys))]
         records.append(log("explain", {"user_keys": user_keys, "item_keys": pairs}))
     path = Path(export_dir) / WARMUP_DIRECTORY / WARMUP_FILE

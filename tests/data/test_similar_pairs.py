@@ -1,0 +1,64 @@
+"""similar_pairs: Jaccard > theta pairs equal a brute-force numpy computation."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tfrec.data.similar_pairs import similar_pairs
+
+
+def brute_force(dense, theta):
+    binary = (dense != 0).astype(np.int64)
+    intersection = binary @ binary.T
+    sizes = binary.sum(1)
+    union = sizes[:, None] + sizes[None, :] - intersection
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jaccard = np.where(union > 0, intersection / union, 0.0)
+    np.fill_diagonal(jaccard, 0.0)
+    return np.where(jaccard > theta, jaccard, 0.0)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.2, 0.3, 0.5])
+@pytest.mark.parametrize("block_rows", [1, 7, 1000])
+def test_matches_brute_force(theta, block_rows):
+    rng = np.random.default_rng(3)
+    dense = (rng.random((40, 15)) < 0.2) * rng.integers(1, 6, (40, 15))
+    dense[5] = 0  # an entity without interactions
+    dense[6] = dense[7]  # two identical lists: Jaccard 1
+    matrix = sp.csr_matrix(dense.astype(np.float32))
+    pairs = similar_pairs(matrix, theta, block_rows=block_rows)
+    assert pairs.shape == (40, 40) and pairs.has_sorted_indices
+    np.testing.assert_allclose(pairs.toarray(), brute_force(dense, theta), rtol=1e-6)
+    assert (pairs != pairs.T).nnz == 0 and pairs.diagonal().sum() == 0
+    assert pairs[6, 7] == 1.0
+
+
+def test_hand_computed_example_and_transposed_items():
+    # users: 0 -> {0, 1}, 1 -> {0, 1, 2}, 2 -> {3}; J(0, 1) = 2 / 3.
+    matrix = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 0, 1]], np.float32))
+    users = similar_pairs(matrix, 0.5)
+    assert users.nnz == 2 and users[0, 1] == pytest.approx(2 / 3)
+    assert similar_pairs(matrix, 2 / 3).nnz == 0  # strictly above theta
+    # items: 0 and 1 both rated by users {0, 1} -> 1; item 2 by {1}: J(0, 2) = 1 / 2.
+    items = similar_pairs(matrix.T, 0.4)
+    expected = np.zeros((4, 4))
+    expected[0, 1] = expected[1, 0] = 1.0
+    expected[0, 2] = expected[2, 0] = expected[1, 2] = expected[2, 1] = 0.5
+    np.testing.assert_allclose(items.toarray(), expected)
+
+
+def test_explicit_zeros_and_values_are_ignored():
+    matrix = sp.csr_matrix((np.array([5.0, 0.0, 2.0]), ([0, 0, 1], [0, 1, 0])), shape=(2, 2))
+    np.testing.assert_array_equal(similar_pairs(matrix, 0.9).toarray(), [[0, 1], [1, 0]])
+
+
+def test_bad_arguments():
+    matrix = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="theta=-0.1"):
+        similar_pairs(matrix, -0.1)
+    with pytest.raises(ValueError, match="theta=1"):
+        similar_pairs(matrix, 1)
+    with pytest.raises(ValueError, match="block_rows=0"):
+        similar_pairs(matrix, 0.3, block_rows=0)
+    with pytest.raises(ValueError, match="ndarray"):
+        similar_pairs(np.eye(3), 0.3)
