@@ -291,6 +291,20 @@ for _suffix, (_margin, _negatives, _feature_weight, _datasets) in _MAML_PAPER_RO
         )
     )
 
+register_preset(
+    Preset(
+        name="code-cml-training",
+        model="maml",
+        model_options={**_MAML_CODE, "covariance_weight": 1.0},
+        optimizer="adagrad",
+        learning_rate=0.1,
+        num_negatives=4,
+        source="Ablation: the `code` model trained exactly as the CML and CML_text presets "
+        "(Adagrad lr 0.1, lambda_c 1), so that MAML vs CML_text differs by the attention only",
+        **_MAML_SCHEDULE,
+    )
+)
+
 # ------------------------------------------------------------------- CML + features
 # CML_text / CML_image / CML_all (MAML Table 2): the CML preset plus MAML's frozen feature
 # projector and feature pull (lambda_f as MAML's code), so that MAML_x vs CML_x differs by
