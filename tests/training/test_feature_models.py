@@ -122,3 +122,7 @@ def test_cli_builds_text_features_from_the_item_text(data, tmp_path, monkeypatch
     tables = read_features(tmp_path / "item_features.h5")
     assert tables["text"].values.shape == (70, 8)
     assert list(tables["text"].keys) == list(data.item_keys)
+    from gensim.models.doc2vec import Doc2Vec
+
+    doc2vec = Doc2Vec.load(str(tmp_path / "item_features.doc2vec"))  # Saved beside them.
+    assert doc2vec.vector_size == 8 and len(doc2vec.dv) == 70

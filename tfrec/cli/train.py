@@ -106,6 +106,7 @@ def item_features_for(args: argparse.Namespace, interactions):
         )
     from tfrec.features import text_features_from_side_info
     from tfrec.features import write_features
+    from tfrec.utils.atomic import atomic_path
 
     print(f"item features: Doc2Vec PV-DM ({args.text_dim} dims) of the item text")
     table, doc2vec = text_features_from_side_info(
@@ -118,6 +119,10 @@ def item_features_for(args: argparse.Namespace, interactions):
         "parameters": {"dim": args.text_dim, "epochs": 40, "min_count": 2, "seed": 0},
         "source_files": [f"item text of dataset {interactions.name}"],
     }
+    model_path = os.path.join(args.output, "item_features.doc2vec")
+    with atomic_path(model_path) as temporary:
+        doc2vec.save(str(temporary))
+    provenance["model_file"] = os.path.basename(model_path)
     write_features(path, {"text": table}, provenance={"text": provenance})
     return table.values, {"item_features": path, "modality_dims": {"text": args.text_dim}}
 
