@@ -19,7 +19,10 @@ class HistoryDataset(keras.utils.PyDataset):
 
     Batches of a pass have different history widths (and, with `batching="user"`,
     different sizes): each new shape traces the train step again (`pad_multiple` bounds how
-    many there are).
+    many there are). On the TensorFlow backend use
+    `tfrec.sampling.history_tf_dataset` instead (as `run_history_experiment` does): Keras
+    infers a PyDataset's input signature from its first batches and then refuses wider
+    histories.
 
     Args:
         sampler: the `HistorySampler` to draw from.
