@@ -9,7 +9,6 @@ from keras import ops
 
 from tfrec.layers.covariance_regularizer import CovarianceRegularizer
 from tfrec.layers.metric_distance import MetricDistance
-from tfrec.layers.unit_ball_constraint import UnitBallConstraint
 from tfrec.layers.warp_weight import WarpWeight
 from tfrec.losses.hinge_loss import HingeLoss
 from tfrec.models.embedding_model import EmbeddingModel
@@ -68,20 +67,7 @@ class CML(EmbeddingModel):
         def initializer():
             return keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(embedding_dim))
 
-        self.user_embedding = keras.layers.Embedding(
-            self.num_users,
-            self.embedding_dim,
-            embeddings_initializer=initializer(),
-            embeddings_constraint=UnitBallConstraint(clip_norm),
-            name="user_embedding",
-        )
-        self.item_embedding = keras.layers.Embedding(
-            self.num_items,
-            self.embedding_dim,
-            embeddings_initializer=initializer(),
-            embeddings_constraint=UnitBallConstraint(clip_norm),
-            name="item_embedding",
-        )
+        self.add_unit_ball_tables(initializer, clip_norm)
         self.distance = MetricDistance(name="distance")
         self.warp_weight = WarpWeight(self.num_items, margin, rank_weight, name="warp_weight")
         self.hinge = HingeLoss(margin, hinge_negative, reduction="sum", name="hinge")

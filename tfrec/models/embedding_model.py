@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfrec.layers.unit_ball_constraint import UnitBallConstraint
+
 
 class EmbeddingModel(keras.Model, abc.ABC):
     """A user-item model trained on sampled batches and scored against the whole catalogue.
@@ -38,6 +40,25 @@ class EmbeddingModel(keras.Model, abc.ABC):
         self.num_users = int(num_users)
         self.num_items = int(num_items)
         self.embedding_dim = int(embedding_dim)
+
+    def add_unit_ball_tables(self, initializer, clip_norm: float) -> None:
+        """Creates `user_embedding` and `item_embedding`: `[num_users | num_items, d]`
+        tables whose rows are clipped to norm <= `clip_norm` after every update (the
+        CollMetric/MAML/MML unit-ball constraint).
+
+        Args:
+            initializer: a callable returning a fresh Keras initializer (one per table).
+            clip_norm: radius of the ball.
+        """
+        for name, rows in (("user_embedding", self.num_users), ("item_embedding", self.num_items)):
+            table = keras.layers.Embedding(
+                rows,
+                self.embedding_dim,
+                embeddings_initializer=initializer(),
+                embeddings_constraint=UnitBallConstraint(clip_norm),
+                name=name,
+            )
+            setattr(self, name, table)
 
     def build(self, input_shape=None):
         # The tables do not depend on the input shape: build them up front so that the

@@ -12,7 +12,6 @@ from tfrec.layers.covariance_regularizer import CovarianceRegularizer
 from tfrec.layers.feature_fusion import FeatureFusion
 from tfrec.layers.maml_attention import MAMLAttention
 from tfrec.layers.metric_distance import MetricDistance
-from tfrec.layers.unit_ball_constraint import UnitBallConstraint
 from tfrec.layers.warp_weight import WarpWeight
 from tfrec.losses.hinge_loss import HingeLoss
 from tfrec.models.embedding_model import EmbeddingModel
@@ -114,20 +113,7 @@ class MAML(EmbeddingModel):
         def initializer():
             return keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(self.embedding_dim))
 
-        self.user_embedding = keras.layers.Embedding(
-            self.num_users,
-            self.embedding_dim,
-            embeddings_initializer=initializer(),
-            embeddings_constraint=UnitBallConstraint(clip_norm),
-            name="user_embedding",
-        )
-        self.item_embedding = keras.layers.Embedding(
-            self.num_items,
-            self.embedding_dim,
-            embeddings_initializer=initializer(),
-            embeddings_constraint=UnitBallConstraint(clip_norm),
-            name="item_embedding",
-        )
+        self.add_unit_ball_tables(initializer, clip_norm)
         self.fusion = FeatureFusion(
             self.embedding_dim, self.hidden_dim, dropout_active=dropout_active, name="fusion"
         )

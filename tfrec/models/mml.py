@@ -12,7 +12,6 @@ from tfrec.layers.covariance_regularizer import CovarianceRegularizer
 from tfrec.layers.learned_metric import DIAGONAL_TRANSFORMS
 from tfrec.layers.learned_metric import PARAMETERIZATIONS
 from tfrec.layers.learned_metric import LearnedMetric
-from tfrec.layers.unit_ball_constraint import UnitBallConstraint
 from tfrec.layers.warp_weight import RANK_WEIGHTS
 from tfrec.layers.warp_weight import WarpWeight
 from tfrec.models.embedding_model import EmbeddingModel
@@ -190,20 +189,7 @@ class MML(EmbeddingModel):
                 return keras.initializers.RandomUniform(0.2 - half_width, 0.2 + half_width)
             return keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(self.embedding_dim))
 
-        self.user_embedding = keras.layers.Embedding(
-            self.num_users,
-            self.embedding_dim,
-            embeddings_initializer=initializer(),
-            embeddings_constraint=UnitBallConstraint(clip_norm),
-            name="user_embedding",
-        )
-        self.item_embedding = keras.layers.Embedding(
-            self.num_items,
-            self.embedding_dim,
-            embeddings_initializer=initializer(),
-            embeddings_constraint=UnitBallConstraint(clip_norm),
-            name="item_embedding",
-        )
+        self.add_unit_ball_tables(initializer, clip_norm)
 
         def learned_metric(name):
             return LearnedMetric(self.embedding_dim, metric, diagonal_transform, name=name)
