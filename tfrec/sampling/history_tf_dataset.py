@@ -14,6 +14,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfrec.sampling.history_batches import HistorySampler
+from tfrec.sampling.tf_dataset import step_indices
 
 
 def make_history_tf_dataset(
@@ -49,16 +50,8 @@ def make_history_tf_dataset(
             f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
             "`tfrec.sampling.history_batches.HistorySampler`."
         )
-    if num_epochs is not None and (not _is_int(num_epochs) or num_epochs < 1):
-        raise ValueError(f"Received: `num_epochs={num_epochs!r}`. Expected None or an int >= 1.")
-    if not _is_int(initial_epoch) or initial_epoch < 0:
-        raise ValueError(f"Received: `initial_epoch={initial_epoch!r}`. Expected an int >= 0.")
     steps = sampler.steps_per_epoch
-    first = initial_epoch * steps
-    if num_epochs is None:
-        indices = tf.data.Dataset.counter(start=first, dtype=tf.int64)
-    else:
-        indices = tf.data.Dataset.range(first, first + num_epochs * steps, dtype=tf.int64)
+    indices = step_indices(steps, num_epochs, initial_epoch)
 
     def load(flat_step):
         epoch_index, step = divmod(int(flat_step), steps)
@@ -88,7 +81,3 @@ def make_history_tf_dataset(
     else:
         dataset = indices.map(to_batch)
     return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

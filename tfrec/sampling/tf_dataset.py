@@ -56,17 +56,8 @@ def make_tf_dataset(
             f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
             "`tfrec.sampling.NegativeSampler`."
         )
-    if num_epochs is not None and (not _is_int(num_epochs) or num_epochs < 1):
-        raise ValueError(f"Received: `num_epochs={num_epochs!r}`. Expected None or an int >= 1.")
-    if not _is_int(initial_epoch) or initial_epoch < 0:
-        raise ValueError(f"Received: `initial_epoch={initial_epoch!r}`. Expected an int >= 0.")
-
     steps = sampler.steps_per_epoch
-    first = initial_epoch * steps
-    if num_epochs is None:
-        indices = tf.data.Dataset.counter(start=first, dtype=tf.int64)
-    else:
-        indices = tf.data.Dataset.range(first, first + num_epochs * steps, dtype=tf.int64)
+    indices = step_indices(steps, num_epochs, initial_epoch)
 
     batch_size = sampler.batch_size if sampler.drop_remainder else None
     width = sampler.num_negatives
@@ -92,6 +83,20 @@ def make_tf_dataset(
     if prefetch:
         dataset = dataset.prefetch(prefetch)
     return dataset
+
+
+def step_indices(steps_per_epoch: int, num_epochs: int | None, initial_epoch: int):
+    """int64 flat step numbers `epoch * steps_per_epoch + step` from `initial_epoch` on,
+    for `num_epochs` passes (None: forever); a sampler's `batch(*divmod(i, steps))` maps
+    each to its batch. Shared by the tf.data pipelines of the samplers."""
+    if num_epochs is not None and (not _is_int(num_epochs) or num_epochs < 1):
+        raise ValueError(f"Received: `num_epochs={num_epochs!r}`. Expected None or an int >= 1.")
+    if not _is_int(initial_epoch) or initial_epoch < 0:
+        raise ValueError(f"Received: `initial_epoch={initial_epoch!r}`. Expected an int >= 0.")
+    first = initial_epoch * steps_per_epoch
+    if num_epochs is None:
+        return tf.data.Dataset.counter(start=first, dtype=tf.int64)
+    return tf.data.Dataset.range(first, first + num_epochs * steps_per_epoch, dtype=tf.int64)
 
 
 def _is_int(value) -> bool:
