@@ -11,11 +11,8 @@ catalogue ends with a padded block. The tests compare with the in-memory models
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -24,6 +21,8 @@ import pytest
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.framework import op_def_registry
 
+from tests.serving.fresh_process import Exported
+from tests.serving.fresh_process import call_in_fresh_process
 from tfrec.data.synthetic import make_synthetic
 from tfrec.evaluation import top_k_items
 from tfrec.serving import export_model
@@ -32,7 +31,6 @@ from tfrec.training import build_model
 from tfrec.training import fit
 from tfrec.training import get_preset
 
-HERE = Path(__file__).resolve().parent
 NUM_USERS, NUM_ITEMS, DIM, FEATURES = 30, 20, 8, 12
 MODELS = {  # name -> (registry model, preset)
     "maml-code": ("maml", "code"),
@@ -86,15 +84,6 @@ def train_briefly(model_name: str, preset_name: str, data):
     return model
 
 
-@dataclasses.dataclass
-class Exported:
-    model: object
-    export_dir: Path
-    outputs: dict[str, dict]
-    signatures: dict
-    warmup: list
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[dict[str, Exported], object]:
     data = make_synthetic(
@@ -111,31 +100,7 @@ def exported(tmp_path_factory) -> tuple[dict[str, Exported], object]:
             calls.update(
                 {(name, label): call for label, call in calls_for(name, export_dir).items()}
             )
-    requests_path, results_path = base / "requests.json", base / "results.json"
-    requests_path.write_text(json.dumps({"export_dir": export_dir, "calls": list(calls.values())}))
-    process = subprocess.run(
-        [sys.executable, os.fspath(HERE / "load_and_call.py"), requests_path, results_path],
-        cwd=base,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert process.returncode == 0, process.stderr[-3000:]
-    results = json.loads(results_path.read_text())
-    assert results["imported"] == []  # Neither tfrec nor Keras in the loading process.
-    outputs = dict(zip(calls, results["outputs"], strict=True))
-    served = {}
-    for name, model in models.items():
-        export_dir = calls[(name, "recommend")]["export_dir"]
-        served[name] = Exported(
-            model,
-            Path(export_dir),
-            {label: value for (owner, label), value in outputs.items() if owner == name},
-            results["exports"][export_dir]["signatures"],
-            results["exports"][export_dir]["warmup"],
-        )
-    return served, data
+    return call_in_fresh_process(base, models, calls), data
 
 
 def numpy_of(variable):
