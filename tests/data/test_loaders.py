@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tfrec.data.errors import DataFormatError
 from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 from tfrec.data.loaders import FORMATS
@@ -27,6 +28,7 @@ from tfrec.data.loaders import load_movielens_ratings
 from tfrec.data.loaders import load_s3rec
 from tfrec.data.loaders import load_s3rec_item_labels
 from tfrec.data.loaders import load_user_item_lines
+from tfrec.data.loaders import load_user_item_lines_log
 
 
 def shared_data_dir() -> Path:
@@ -161,6 +163,28 @@ def test_a2_gcn_cloth_first_lines():
     # train.txt line 1: "0 17819 1883 3676 9193 11763"; test.txt line 1: "0 4954 10286".
     assert data.train[0].indices.tolist() == sorted([17819, 1883, 3676, 9193, 11763])
     assert data.test[0].indices.tolist() == [4954, 10286]
+
+
+def test_user_item_lines_log_joins_the_files_in_order(tmp_path):
+    train, test, tags = tmp_path / "train.txt", tmp_path / "test.txt", tmp_path / "tag.txt"
+    train.write_text("0 5 3\r\n1 2\r\n")
+    test.write_text("0 7 3\n2 4\n")  # (0, 3) repeats a training pair.
+    tags.write_text("5 1\n5 1\n7 2\n")
+    log = load_user_item_lines_log(train, test, tag_path=tags, name="toy")
+    assert list(zip(log.frame["user"], log.frame["item"], strict=True)) == [
+        ("0", "5"), ("0", "3"), ("1", "2"), ("0", "7"), ("2", "4"),
+    ]  # fmt: skip
+    assert not log.has_timestamps and log.name == "toy"
+    assert log.report.dropped["(user, item) pairs repeated across or within the files"] == 1
+    assert log.item_side.tags == {"5": ["tag:1"], "7": ["tag:2"]}
+
+
+def test_user_item_lines_log_names_a_bad_token(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("0 5 3\n1 x\n")
+    with pytest.raises(DataFormatError, match="line 2") as info:
+        load_user_item_lines_log(path)
+    assert "train.txt" in str(info.value)
 
 
 # --------------------------------------------------------------------------- S3-Rec

@@ -377,3 +377,36 @@ def test_ml_1m_builds_from_the_extracted_zip_layout(tmp_path, monkeypatch, share
     assert (data.num_users, data.num_items, data.test.nnz) == (5958, 3312, 5709)
     assert data.test_negatives.shape == (5958, 99)
     assert data.item_side.categories["1"][0] == "Animation"  # Toy Story, from movies.dat.
+
+
+# ---------------------------------------------------------------------------- re-splits
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # (users, items, train, validation, test): one random test and validation event per
+        # user with >= 3 events; every event lands in exactly one split.
+        ("amazon-cloth", (39387, 23033, 199902, 39387, 39387)),
+        ("ml-1m-sample", (5958, 3312, 88950, 5341, 5709)),
+    ],
+)
+def test_load_dataset_resplits_with_the_iris_protocol(name, expected, require_dataset):
+    require_dataset(name)
+    data = registry.load_dataset(name, split="leave-one-out-random", progress=False)
+    stats = data.stats()
+    assert (stats["users"], stats["items"]) == expected[:2]
+    assert (stats["train"], stats["validation"], stats["test"]) == expected[2:]
+    assert np.diff(data.test.tocsr().indptr).max() == 1
+    users = data.test_users()
+    assert data.test_negatives.shape[1] == 99 and (data.test_negatives[users] >= 0).all()
+    # The released amazon-cloth split has several test items per user; the re-split one.
+    default = registry.load_dataset(name, progress=False)
+    assert data.train.nnz + data.validation.nnz + data.test.nnz == (
+        default.train.nnz + default.test.nnz
+    )
+
+
+def test_load_dataset_refuses_a_split_the_entry_does_not_offer():
+    with pytest.raises(ValueError, match="only offered with its default split.*amazon-cloth"):
+        registry.load_dataset("maml-office", split="leave-one-out-random", download=False)
+    with pytest.raises(ValueError, match="Expected None \\(the default split\\) or one of"):
+        registry.load_dataset("ml-1m-sample", split="latest", download=False)

@@ -13,6 +13,8 @@ from tfrec.data.splits import filter_min_count
 from tfrec.data.splits import leave_one_out
 from tfrec.data.splits import ratio_split
 from tfrec.data.splits import sample_test_negatives
+from tfrec.data.splits import split_log
+from tfrec.data.splits import validation_view
 
 
 def _log(rows, columns=("user", "item", "timestamp")) -> InteractionLog:
@@ -296,3 +298,50 @@ def test_sample_test_negatives_for_a_user_who_saw_most_items():
     )
     assert sorted(sample_test_negatives(data, 2, seed=5).test_negatives[0].tolist()) == [3, 7]
     assert sample_test_negatives(data, 1, seed=5).test_negatives[0, 0] in (3, 7)
+
+
+# ------------------------------------------------------------ named splits, validation view
+def test_split_log_leave_one_out_random_is_the_iris_protocol():
+    log = _random_log(num_items=150, timestamps=True)
+    data = split_log(log, "leave-one-out-random", seed=3)
+    counts = np.bincount(pd.factorize(log.frame["user"])[0])
+    users_with_test = np.flatnonzero(_per_user(data.test))
+    # Random, not latest: the held-out events ignore the timestamps.
+    latest = split_log(log, "leave-one-out")
+    assert _pairs(data.test) != _pairs(latest.test)
+    assert len(users_with_test) == int((counts >= 2).sum())
+    assert _per_user(data.test).max() == 1 and _per_user(data.validation).max() == 1
+    assert data.validation.nnz == int((counts >= 3).sum())
+    assert data.train.nnz + data.validation.nnz + data.test.nnz == len(log.frame)
+    assert data.test_negatives.shape == (data.num_users, 99)
+    # Seeded: the same seed gives the same split, negatives sampled with seed 0.
+    again = split_log(log, "leave-one-out-random", seed=3)
+    assert _pairs(again.test) == _pairs(data.test)
+    np.testing.assert_array_equal(again.test_negatives, data.test_negatives)
+
+
+def test_split_log_names_the_known_splits():
+    with pytest.raises(ValueError, match="Expected one of \\['leave-one-out', "):
+        split_log(_random_log(), "random")
+    ratio = split_log(_random_log(), "ratio", test_fraction=0.3)
+    assert ratio.test.nnz > 0 and ratio.validation is None
+
+
+def test_validation_view_ranks_validation_items_and_excludes_test_items():
+    data = split_log(_random_log(num_items=200), "leave-one-out-random")
+    view = validation_view(data, num_negatives=20, seed=1)
+    assert _pairs(view.test) == _pairs(data.validation)
+    assert _pairs(view.validation) == _pairs(data.test)
+    assert view.train is data.train  # Shared, not copied.
+    users = np.flatnonzero(_per_user(view.test))
+    negatives = view.test_negatives[users]
+    assert (negatives >= 0).all() and negatives.shape == (len(users), 20)
+    everything = (data.train + data.validation + data.test).tocsr()
+    assert everything[np.repeat(users, 20), negatives.ravel()].sum() == 0
+    # Users without a validation event get no negatives (-1 rows).
+    assert (view.test_negatives[np.flatnonzero(_per_user(view.test) == 0)] == -1).all()
+
+
+def test_validation_view_needs_validation_events():
+    with pytest.raises(ValueError, match="without validation events"):
+        validation_view(leave_one_out(_random_log()))

@@ -100,6 +100,13 @@ def test_cli_errors_are_one_line(maml_csv_files, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--model", "cml", "--epochs", "0", "--output", str(tmp_path)])
     assert "expected an integer >= 1" in capsys.readouterr().err
+    _, test = maml_csv_files
+    files = ["--train", str(train), "--test", str(test), "--format", "maml-csv"]
+    argv = ["train", "--model", "cml", *files, "--output", str(tmp_path)]
+    assert main([*argv, "--split", "leave-one-out-random"]) == 2
+    assert "--format maml-csv is already split" in capsys.readouterr().err
+    assert main([*argv, "--patience", "2"]) == 2
+    assert "--patience is for fism, nais and iris, not --model cml" in capsys.readouterr().err
 
 
 def test_cli_reports_a_malformed_file_by_line(tmp_path, capsys):

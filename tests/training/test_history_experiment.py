@@ -221,3 +221,87 @@ def test_cli_trains_a_history_model(model, tmp_path, monkeypatch):
     assert main(["evaluate", "--model-dir", str(tmp_path), "--output", str(again)]) == 0
     evaluated = json.loads(again.read_text())
     assert {key: evaluated[key] for key in KEYS} == pytest.approx({k: payload[k] for k in KEYS})
+
+
+def with_validation(data):
+    """Moves each user's highest-id training item (users with >= 3) to a validation split."""
+    train = data.train.tolil()
+    rows, columns = [], []
+    for user in range(data.num_users):
+        items = data.train[user].indices
+        if len(items) >= 3:
+            rows.append(user)
+            columns.append(int(items.max()))
+            train[user, int(items.max())] = 0
+    train = sp.csr_matrix(train, dtype=np.float32)
+    train.eliminate_zeros()
+    validation = sp.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, columns)), shape=data.train.shape
+    )
+    return dataclasses.replace(data, train=train, validation=validation)
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(tmp_path):
+    from tfrec.data.splits import sample_test_negatives
+    from tfrec.data.splits import validation_view
+
+    data = sample_test_negatives(with_validation(leave_one_out_synthetic()), 99, seed=0)
+    preset = small("fism", epochs=6)
+    result = run_history_experiment(
+        data, preset, seed=0, patience=1, output_dir=tmp_path, verbose=0
+    )
+    stopping = result.config["early_stopping"]
+    curve = result.history["val_ndcg@10"]
+    assert stopping["applied"] and stopping["epochs_trained"] == len(curve) == len(
+        result.history["loss"]
+    )
+    best = int(np.argmax(curve))
+    assert stopping["best_epoch"] == best + 1 and stopping["best_value"] == pytest.approx(
+        curve[best]
+    )
+    # Stopped after `patience` epochs without improvement, or ran out of epochs.
+    assert len(curve) == 6 or len(curve) == best + 2
+    # The returned model holds the best epoch's weights: it scores exactly that value.
+    view = validation_view(data, 99)
+    again = evaluate_sampled(
+        result.model.sampled_scorer(data.train, max_history_length=299, clip="first"),
+        view,
+        ks=(10,),
+    )
+    assert again.metrics["ndcg@10"] == pytest.approx(stopping["best_value"], abs=1e-9)
+    saved = json.loads((tmp_path / "metrics.json").read_text())["config"]["early_stopping"]
+    assert saved["best_epoch"] == stopping["best_epoch"]
+
+
+def test_early_stopping_without_validation_trains_every_epoch(capsys):
+    data = leave_one_out_synthetic()
+    result = run_history_experiment(data, small("fism", epochs=2), patience=2, verbose=0)
+    assert result.config["early_stopping"] == {
+        "patience": 2,
+        "applied": False,
+        "reason": "no validation",
+    }
+    assert len(result.history["loss"]) == 2 and "no validation events" in capsys.readouterr().out
+    # IRIS presets stop early by default (paper); FISM/NAIS code presets do not.
+    assert history_training(get_preset("iris")).patience == 3
+    assert history_training(get_preset("fism")).patience is None
+
+
+def test_cli_trains_on_the_iris_split_and_evaluate_reuses_it(tmp_path, require_dataset):
+    """`tfrec train --split leave-one-out-random` on the real ml-1m-sample: early stopping on
+    the validation events; `tfrec evaluate` re-splits the same way and gets the same numbers."""
+    from tfrec.cli.main import main
+
+    require_dataset("ml-1m-sample")
+    argv = ["train", "--model", "fism", "--dataset", "ml-1m-sample", "--output", str(tmp_path)]
+    argv += ["--split", "leave-one-out-random", "--epochs", "2", "--patience", "1", "--quiet"]
+    assert main(argv) == 0
+    payload = json.loads((tmp_path / "metrics.json").read_text())
+    config = payload["config"]
+    assert config["registry_split"] == "leave-one-out-random"
+    assert config["dataset_stats"]["validation"] == 5341
+    assert config["early_stopping"]["applied"] and len(payload["history"]["val_hr@10"]) >= 1
+    again = tmp_path / "again.json"
+    assert main(["evaluate", "--model-dir", str(tmp_path), "--output", str(again)]) == 0
+    evaluated = json.loads(again.read_text())
+    assert {key: evaluated[key] for key in KEYS} == pytest.approx({k: payload[k] for k in KEYS})

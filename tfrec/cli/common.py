@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-SPLITS = ("leave-one-out", "ratio")
+from tfrec.data.splits import NAMED_SPLITS
 
 
 def positive_int(text: str) -> int:
@@ -46,9 +46,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--extras", help="OMDb movies_extrainfos.dat (movielens format)")
     group.add_argument(
         "--split",
-        choices=SPLITS,
-        default="leave-one-out",
-        help="how to split an unsplit format (default: leave-one-out, latest by time)",
+        choices=sorted(NAMED_SPLITS),
+        help="re-split: files of an unsplit format (default leave-one-out, latest by time) "
+        "or a registry dataset that offers it (default: its own split); "
+        "leave-one-out-random is the IRIS protocol",
     )
     group.add_argument(
         "--test-fraction", type=float, default=0.3, help="test share for --split ratio"
@@ -64,7 +65,7 @@ def load_interactions(args: argparse.Namespace):
     if args.dataset:
         from tfrec.data.registry import load_dataset
 
-        return load_dataset(args.dataset, data_dir=args.data_dir)
+        return load_dataset(args.dataset, data_dir=args.data_dir, split=args.split)
     if not args.train:
         raise ValueError("No data: give --dataset NAME, or --train FILE [--test FILE] --format F.")
     if not args.format:
@@ -89,9 +90,13 @@ def load_interactions(args: argparse.Namespace):
     }
     loaded = load_files(args.format, **files)
     if isinstance(loaded, InteractionLog):
-        from tfrec.data import splits
+        from tfrec.data.splits import split_log
 
-        if args.split == "ratio":
-            return splits.ratio_split(loaded, test_fraction=args.test_fraction)
-        return splits.leave_one_out(loaded)
+        split = args.split or "leave-one-out"
+        return split_log(loaded, split, test_fraction=args.test_fraction)
+    if args.split is not None:
+        raise ValueError(
+            f"--split {args.split} re-splits unsplit files, but --format {args.format} is "
+            "already split (its train and test files are used as they are)."
+        )
     return loaded

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     config = json.loads(metrics_path.read_text())["config"] if metrics_path.is_file() else {}
     if not args.dataset and not args.train:
         args.dataset = config.get("registry_dataset")
+        args.split = args.split or config.get("registry_split")
         if not args.dataset:
             raise ValueError(
                 "The model was not trained on a registry dataset: give the data arguments."

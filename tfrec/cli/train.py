@@ -68,6 +68,13 @@ def register(subparsers) -> None:
         help="nais/iris: start from a trained FISM (auto: as the preset says)",
     )
     parser.add_argument(
+        "--patience",
+        type=common.non_negative_int,
+        help="fism/nais/iris: early stopping on the validation events after N epochs "
+        "without improvement, best epoch kept (needs a split with validation, e.g. --split "
+        "leave-one-out-random); 0: off (default: as the preset says; iris 3)",
+    )
+    parser.add_argument(
         "--backend",
         choices=("tensorflow", "jax"),
         help="Keras backend (default: $KERAS_BACKEND or tensorflow)",
@@ -194,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
     print(interactions.summary())
     print(f"preset {preset.model}/{preset.name}: {preset.source}")
     extra_config = {"registry_dataset": args.dataset} if args.dataset else {}
+    if args.dataset and args.split:
+        extra_config["registry_split"] = args.split  # `tfrec evaluate` re-splits the same way.
     verbose = 0 if args.quiet else "auto"
     if preset.model in HISTORY_MODELS:
         item_features = None
@@ -211,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
             pretrain=None if args.pretrain == "none" else args.pretrain,
             ks=tuple(args.k or (10, 20)),
             evaluate_every=args.evaluate_every,
+            patience="auto" if args.patience is None else (args.patience or None),
             verbose=verbose,
             extra_config=extra_config,
         )
@@ -221,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
         extra_config.update(feature_config)
     elif args.item_features:
         raise ValueError(f"--model {args.model} takes no --item-features.")
+    if args.patience is not None:
+        raise ValueError(f"--patience is for fism, nais and iris, not --model {args.model}.")
     result = run_experiment(
         interactions,
         preset,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tfrec.data import cache
 from tfrec.data.cache import RemoteFile
+from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 
 
@@ -26,6 +27,9 @@ class DatasetSpec:
         license: the terms of the files and of the underlying data.
         citation: what to cite when using the data.
         num_users, num_items: sizes when known (for `tfrec datasets list`).
+        build_log: `build_log(directory) -> InteractionLog`, all events unsplit, for
+            datasets that can be re-split (`load_dataset(name, split=...)`); None when
+            only the default split is offered.
     """
 
     name: str
@@ -37,6 +41,7 @@ class DatasetSpec:
     citation: str = ""
     num_users: int | None = None
     num_items: int | None = None
+    build_log: Callable[[Path], InteractionLog] | None = None
 
     @property
     def verified(self) -> bool:

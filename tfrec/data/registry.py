@@ -94,6 +94,7 @@ def load_dataset(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     progress: bool = True,
+    split: str | None = None,
 ) -> Interactions:
     """Loads a registered dataset with its default split (see `tfrec datasets info NAME`).
 
@@ -102,15 +103,37 @@ def load_dataset(
         data_dir: cache root (default `$TFREC_DATA_DIR`, else `~/.cache/tfrec`).
         download: download missing files; with False a missing file raises.
         progress: show download progress bars.
+        split: None for the entry's default split, or a name of
+            `tfrec.data.splits.NAMED_SPLITS` to re-split all of its events (e.g.
+            `"leave-one-out-random"`, the IRIS protocol); only for entries that can be
+            re-split (`DatasetSpec.build_log`).
 
     Raises:
-        ValueError: an unknown name.
+        ValueError: an unknown name, or a split the entry does not offer.
         FileNotFoundError: files are missing and `download` is False.
         ChecksumMismatchError: a file has the wrong sha256.
     """
     spec = get_spec(name)
+    if split is not None:
+        from tfrec.data.splits import NAMED_SPLITS
+
+        if split not in NAMED_SPLITS:
+            raise ValueError(
+                f"Received: `split={split!r}`. Expected None (the default split) or one of "
+                f"{sorted(NAMED_SPLITS)}."
+            )
+        if spec.build_log is None:
+            offering = [entry.name for entry in ENTRIES if entry.build_log is not None]
+            raise ValueError(
+                f"Dataset {name!r} is only offered with its default split "
+                f"({spec.default_split}). Datasets that can be re-split: {offering}."
+            )
     directory = prepare(name, data_dir=data_dir, download=download, progress=progress)
-    return spec.build(directory)
+    if split is None:
+        return spec.build(directory)
+    from tfrec.data.splits import split_log
+
+    return split_log(spec.build_log(directory), split)
 
 
 def fill_cache_from(

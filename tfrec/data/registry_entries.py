@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tfrec.data.cache import RemoteFile
 from tfrec.data.dataset_spec import DatasetSpec
+from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 from tfrec.data.loaders import load_hin
 from tfrec.data.loaders import load_lrd
@@ -25,6 +26,7 @@ from tfrec.data.loaders import load_movielens_ratings
 from tfrec.data.loaders import load_ncf
 from tfrec.data.loaders import load_s3rec
 from tfrec.data.loaders import load_user_item_lines
+from tfrec.data.loaders import load_user_item_lines_log
 from tfrec.data.splits import leave_one_out
 from tfrec.data.splits import ratio_split
 from tfrec.data.splits import sample_test_negatives
@@ -154,22 +156,31 @@ def _hin(ratings: str, categories: str, name: str):
     return build
 
 
-def _movielens(ratings: Path, movies: Path, extras: Path, name: str) -> Interactions:
-    log = load_movielens_ratings(ratings, name=name)
-    log.item_side = load_movielens_items(movies, extras)
-    data = leave_one_out(log)
-    return sample_test_negatives(data, NUM_NEGATIVES, seed=SEED)
-
-
-def _ml_1m(directory: Path) -> Interactions:
-    root = directory / "ml-1m-extracted" / "ml-1m"
-    return _movielens(
-        root / "ratings.dat", root / "movies.dat", directory / "movies_extrainfos.dat", "ml-1m"
+def _lines_log(directory: Path, name: str) -> InteractionLog:
+    return load_user_item_lines_log(
+        directory / "train.txt", directory / "test.txt", tag_path=directory / "tag.txt", name=name
     )
 
 
-def _ml_1m_sample(directory: Path) -> Interactions:
-    return _movielens(
+def _movielens_log(ratings: Path, movies: Path, extras: Path, name: str) -> InteractionLog:
+    log = load_movielens_ratings(ratings, name=name)
+    log.item_side = load_movielens_items(movies, extras)
+    return log
+
+
+def _movielens(ratings: Path, movies: Path, extras: Path, name: str) -> Interactions:
+    data = leave_one_out(_movielens_log(ratings, movies, extras, name))
+    return sample_test_negatives(data, NUM_NEGATIVES, seed=SEED)
+
+
+
+def _ml_1m_files(directory: Path) -> tuple[Path, Path, Path, str]:
+    root = directory / "ml-1m-extracted" / "ml-1m"
+    return root / "ratings.dat", root / "movies.dat", directory / "movies_extrainfos.dat", "ml-1m"
+
+
+def _ml_1m_sample_files(directory: Path) -> tuple[Path, Path, Path, str]:
+    return (
         directory / "sample_movielens_rating.dat",
         directory / "movies.dat",
         directory / "movies_extrainfos.dat",
@@ -346,6 +357,7 @@ ENTRIES: tuple[DatasetSpec, ...] = (
             ),
         ),
         build=lambda directory: _lines(directory, "amazon-cloth"),
+        build_log=lambda directory: _lines_log(directory, "amazon-cloth"),
         default_split=PRESPLIT,
         license=AMAZON_TERMS,
         citation=(
@@ -380,6 +392,7 @@ ENTRIES: tuple[DatasetSpec, ...] = (
             ),
         ),
         build=lambda directory: _lines(directory, "amazon-toys"),
+        build_log=lambda directory: _lines_log(directory, "amazon-toys"),
         default_split=PRESPLIT,
         license=AMAZON_TERMS,
         citation=(
@@ -554,7 +567,8 @@ ENTRIES: tuple[DatasetSpec, ...] = (
             ),
             MELU_EXTRAS,
         ),
-        build=_ml_1m,
+        build=lambda directory: _movielens(*_ml_1m_files(directory)),
+        build_log=lambda directory: _movielens_log(*_ml_1m_files(directory)),
         default_split=LOO_LATEST,
         license=f"{MOVIELENS_TERMS} {OMDB_TERMS}",
         citation=f"{MOVIELENS_CITATION} {MELU_CITATION}",
@@ -581,7 +595,8 @@ ENTRIES: tuple[DatasetSpec, ...] = (
             ),
             MELU_EXTRAS,
         ),
-        build=_ml_1m_sample,
+        build=lambda directory: _movielens(*_ml_1m_sample_files(directory)),
+        build_log=lambda directory: _movielens_log(*_ml_1m_sample_files(directory)),
         default_split=LOO_LATEST,
         license=f"LibRecommender repository: MIT (Copyright 2023 massquantity). "
         f"{MOVIELENS_TERMS} {OMDB_TERMS}",

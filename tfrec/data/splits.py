@@ -165,6 +165,63 @@ def leave_one_out(
     return _to_interactions(log, frame, labels, report, split_names)
 
 
+# Named splits of an unsplit log (`split_log`, `tfrec ... --split`, `load_dataset(split=)`).
+NAMED_SPLITS = {
+    "leave-one-out": "each user's latest event -> test (random when there are no timestamps)",
+    "leave-one-out-random": "one random event per user -> test and one more -> validation "
+    "(IRIS protocol, seeded), 99 test negatives sampled uniformly (seed 0)",
+    "ratio": "per-user random train/test by `test_fraction` (seeded)",
+}
+
+
+def split_log(
+    log: InteractionLog, split: str, *, test_fraction: float = 0.3, seed: int = 0
+) -> Interactions:
+    """Splits `log` by one of `NAMED_SPLITS` (the names the CLI's `--split` takes).
+
+    `"leave-one-out-random"` is the IRIS paper's protocol (spec evaluation.md §C): random
+    test and validation events per user, then 99 fixed test negatives
+    (`sample_test_negatives(seed=0)`, the registry's convention).
+    """
+    if split == "leave-one-out":
+        return leave_one_out(log)
+    if split == "leave-one-out-random":
+        data = leave_one_out(log, validation=True, holdout="random", seed=seed)
+        return sample_test_negatives(data, 99, seed=0)
+    if split == "ratio":
+        return ratio_split(log, test_fraction=test_fraction, seed=seed)
+    raise ValueError(f"Received: `split={split!r}`. Expected one of {sorted(NAMED_SPLITS)}.")
+
+
+def validation_view(
+    interactions: Interactions, num_negatives: int = 99, *, seed: int = 1
+) -> Interactions:
+    """The split with its validation events as the test set, for 1 + N model selection.
+
+    The view's `test` is `interactions.validation` and its `validation` the real test
+    events, so the `num_negatives` validation negatives (seeded, `seed` 1 so they differ
+    from the test negatives' seed 0) exclude the user's test item too. Training data are
+    shared, not copied.
+
+    Raises:
+        ValueError: the split has no validation events.
+    """
+    if interactions.validation is None or interactions.validation.nnz == 0:
+        raise ValueError(
+            f"Received dataset {interactions.name!r} without validation events. Expected a "
+            "split with one validation event per user, e.g. `leave_one_out(log, "
+            "validation=True)` or `split=\"leave-one-out-random\"`."
+        )
+    view = dataclasses.replace(
+        interactions,
+        test=interactions.validation,
+        validation=interactions.test,
+        test_negatives=None,
+        name=f"{interactions.name} (validation)",
+    )
+    return sample_test_negatives(view, num_negatives, seed=seed)
+
+
 def sample_test_negatives(
     interactions: Interactions, num_negatives: int = 99, *, seed: int = 0
 ) -> Interactions:

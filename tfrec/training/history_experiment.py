@@ -9,12 +9,14 @@ among 99 sampled negatives by scores computed from the user's whole (clipped) tr
 history, ties counted against the test item (NAIS code). The output directory has the
 layout of `run_experiment`: `metrics.json` (`"hr@10"`, `"ndcg@10"`, `"hr@20"`,
 `"ndcg@20"` at the top level, then `"config"`, `"history"`, `"seconds"`) and
-`model.keras`. The reported metrics are those after the last epoch; no epoch is picked on
-the test split.
+`model.keras`. The reported metrics are those after the last epoch, or, with early
+stopping (`HistoryTraining.patience`, the IRIS protocol), those of the epoch that was best
+on the validation events; no epoch is ever picked on the test split.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from collections.abc import Mapping
@@ -26,6 +28,7 @@ import numpy as np
 
 from tfrec.data.interactions import Interactions
 from tfrec.data.splits import sample_test_negatives
+from tfrec.data.splits import validation_view
 from tfrec.evaluation.callback import RankingEvaluationCallback
 from tfrec.evaluation.sampled import evaluate_sampled
 from tfrec.models.item_similarity_model import ItemSimilarityModel
@@ -113,6 +116,7 @@ def run_history_experiment(
     pretrain: str | Preset | ItemSimilarityModel | None = "auto",
     ks: tuple[int, ...] = (10, 20),
     evaluate_every: int = 0,
+    patience: int | str | None = "auto",
     verbose: str | int = "auto",
     extra_config: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
@@ -135,6 +139,9 @@ def run_history_experiment(
         ks: cut-offs of HR@K and NDCG@K.
         evaluate_every: also evaluate every N epochs during training (learning curves in
             `history`; never used to pick the model). 0: only at the end.
+        patience: early stopping on the validation events (see `HistoryTraining.patience`):
+            `"auto"` (the preset's), an integer, or None (train all epochs). Validation
+            metrics are logged every epoch as `val_hr@K`/`val_ndcg@K`.
         verbose: Keras progress display (`"auto"`: progress bar; 2: one line per epoch).
         extra_config: recorded in `metrics.json` under "config".
 
@@ -144,6 +151,8 @@ def run_history_experiment(
     """
     started = time.perf_counter()
     training = history_training(preset)
+    if patience != "auto":
+        training = dataclasses.replace(training, patience=patience)
     interactions, negatives_note = _with_test_negatives(interactions)
     pretrained, pretrain_config = _pretrained_model(
         interactions, preset, training, pretrain, seed=seed, verbose=verbose
@@ -157,7 +166,9 @@ def run_history_experiment(
     )
     if pretrained is not None:
         load_item_weights(model, pretrained)
-    history = _fit(model, interactions, preset, training, seed, evaluate_every, ks, verbose)
+    history, stopping = _fit(
+        model, interactions, preset, training, seed, evaluate_every, ks, verbose
+    )
     evaluation = evaluate_history_model(model, interactions, preset, ks=ks)
     seconds = time.perf_counter() - started
     metrics = {name: float(value) for name, value in evaluation.metrics.items()}
@@ -171,6 +182,7 @@ def run_history_experiment(
         "protocol": PROTOCOL.format(n=interactions.test_negatives.shape[1]),
         "test_negatives": negatives_note,
         "pretrain": pretrain_config,
+        "early_stopping": stopping,
         **({"item_features": _describe(item_features)} if item_features is not None else {}),
         **dict(extra_config or {}),
     }
@@ -275,7 +287,13 @@ def _pretrained_model(interactions, preset, training, pretrain, *, seed, verbose
     if verbose:
         print(f"pre-training FISM ({pretrain.name}, {pretrain.epochs} epochs)")
     fism = run_history_experiment(
-        interactions, pretrain, seed=seed, pretrain=None, ks=(10,), verbose=verbose
+        interactions,
+        pretrain,
+        seed=seed,
+        pretrain=None,
+        ks=(10,),
+        patience=training.patience,
+        verbose=verbose,
     )
     record = {
         "from": "FISM trained here",
@@ -321,6 +339,7 @@ def _fit(model, interactions, preset, training: HistoryTraining, seed, every, ks
     else:
         dataset = HistoryDataset(sampler)
         steps = preset.steps_per_epoch
+    stopping = _early_stopping(model, interactions, training, ks, callbacks)
     history = model.fit(
         dataset,
         epochs=preset.epochs,
@@ -329,7 +348,54 @@ def _fit(model, interactions, preset, training: HistoryTraining, seed, every, ks
         callbacks=callbacks,
         verbose=verbose,
     )
-    return history.history
+    if stopping is not None and stopping["applied"]:
+        early = callbacks[-1]
+        curve = history.history[early.monitor]
+        stopping.update(
+            epochs_trained=len(curve),
+            best_epoch=int(early.best_epoch) + 1,
+            best_value=float(early.best),
+        )
+    return history.history, stopping
+
+
+def _early_stopping(model, interactions, training: HistoryTraining, ks, callbacks):
+    """Adds validation + EarlyStopping callbacks when the preset asks and the split allows."""
+    if training.patience is None:
+        return None
+    if interactions.validation is None or interactions.validation.nnz == 0:
+        print(
+            f"note: no validation events in {interactions.name!r}: early stopping is off, "
+            "all epochs are trained (use the leave-one-out-random split for the IRIS protocol)"
+        )
+        return {"patience": training.patience, "applied": False, "reason": "no validation"}
+    monitor = training.monitor
+    cutoffs = tuple(sorted({*ks, int(monitor.split("@")[1])}))
+    validation = validation_view(interactions, interactions.test_negatives.shape[1])
+    callbacks.append(
+        RankingEvaluationCallback(
+            validation,
+            protocol="sampled",
+            ks=cutoffs,
+            prefix="val_",
+            score_fn=_scorer(model, validation, training),
+            verbose=0,
+        )
+    )
+    callbacks.append(
+        keras.callbacks.EarlyStopping(
+            monitor=f"val_{monitor}",
+            mode="max",
+            patience=training.patience,
+            restore_best_weights=True,
+        )
+    )
+    return {
+        "patience": training.patience,
+        "monitor": f"validation {monitor}",
+        "applied": True,
+        "validation_negatives": "99 per user, sample_test_negatives(seed=1), test item excluded",
+    }
 
 
 def _scorer(model, interactions, training: HistoryTraining):

@@ -47,6 +47,12 @@ class HistoryTraining:
             `pretrain=1`), or None.
         pretrain_preset: the FISM preset name used for pre-training.
         freeze_pretrained: keep the pre-trained P, Q, b fixed (NAIS code `pretrain=2`).
+        patience: early stopping on the validation interaction of each user (IRIS paper
+            §IV.C): stop after this many epochs without a better validation `monitor`, and
+            keep the best epoch's weights; `epochs` is then the maximum. None: train all
+            `epochs` (FISM/NAIS code). Needs a split with a validation event per user
+            (`split="leave-one-out-random"`); without one, all epochs are trained.
+        monitor: the validation metric of early stopping (`"ndcg@10"`, `"hr@10"`, ...).
         source: where these settings come from.
     """
 
@@ -57,12 +63,18 @@ class HistoryTraining:
     pretrain: str | None = None
     pretrain_preset: str = "code"
     freeze_pretrained: bool = False
+    patience: int | None = None
+    monitor: str = "ndcg@10"
     source: str = ""
 
     def __post_init__(self):
         if self.pretrain not in PRETRAINS:
             raise ValueError(
                 f"Received: `pretrain={self.pretrain!r}`. Expected one of {PRETRAINS}."
+            )
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(
+                f"Received: `patience={self.patience}`. Expected None or an integer >= 1."
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,8 +178,9 @@ for _dim, _suffix in ((16, ""), (64, "-64")):
 
 # ---------------------------------------------------------------------------- IRIS
 # Paper §IV.D: Adam lr 0.001, mini-batch 512, e in {16, 64}, alpha 0, beta 0.8, K = 4
-# (§IV.C, positive:negative 1:4), no pre-training mentioned. Epochs are not stated: 100 as
-# NAIS [INFER]; the paper stops early on a validation interaction per user.
+# (§IV.C, positive:negative 1:4), no pre-training mentioned. Epochs are not stated: at most
+# 100 as NAIS [INFER]; the paper stops early on a validation interaction per user (§IV.C;
+# patience and metric not stated: 3 epochs on NDCG@10 [INFER]).
 _IRIS_VARIANTS = (
     ("multimodal", "multimodal", "Multimodal IRIS (knowledge-sharing unit)"),
     ("image-add-text", "image_add_text", "Image-add-Text IRIS (no W_share)"),
@@ -192,7 +205,8 @@ for _dim, _suffix in ((16, ""), (64, "-64")):
                 steps_per_epoch=None,
                 epochs=100,
                 source=f"IRIS paper §IV.D, {_title}: Adam(lr 0.001), mini-batch 512, e = "
-                f"{_dim}, alpha 0, beta 0.8, 4 negatives; epochs not given: 100 as NAIS "
+                f"{_dim}, alpha 0, beta 0.8, 4 negatives; early stopping on the validation "
+                "interaction (patience 3 on NDCG@10 [INFER]), at most 100 epochs as NAIS "
                 "[INFER]; no pre-training",
             ),
             HistoryTraining(
@@ -202,8 +216,11 @@ for _dim, _suffix in ((16, ""), (64, "-64")):
                 clip="first",
                 pretrain=None,
                 pretrain_preset=f"code{_suffix}",
-                source="IRIS paper: fixed-size batches of 512 [INFER], no pre-training; "
-                "history clip as the NAIS code [INFER]",
+                patience=3,
+                monitor="ndcg@10",
+                source="IRIS paper: fixed-size batches of 512 [INFER], no pre-training, "
+                "early stopping on validation (patience 3 on NDCG@10 [INFER]); history clip "
+                "as the NAIS code [INFER]",
             ),
             default=_name == "multimodal" and not _suffix,
         )

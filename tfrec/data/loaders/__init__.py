@@ -34,6 +34,7 @@ from tfrec.data.loaders.s3rec import load_s3rec_item_labels
 from tfrec.data.loaders.s3rec import s3rec_item_categories
 from tfrec.data.loaders.user_item_lines import load_item_tags
 from tfrec.data.loaders.user_item_lines import load_user_item_lines
+from tfrec.data.loaders.user_item_lines import load_user_item_lines_log
 
 FORMATS: dict[str, LoaderInfo] = {
     info.format_name: info
@@ -151,5 +152,6 @@ __all__ = [
     "load_s3rec_attributes",
     "load_s3rec_item_labels",
     "load_user_item_lines",
+    "load_user_item_lines_log",
     "s3rec_item_categories",
 ]

@@ -12,6 +12,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 from tfrec.data.interactions import ItemSideInfo
 from tfrec.data.interactions import LoadReport
@@ -75,6 +76,39 @@ def load_user_item_lines(
         report=report,
     )
     return _common.note_split_overlap(interactions)
+
+
+def load_user_item_lines_log(
+    *paths: str | os.PathLike,
+    tag_path: str | os.PathLike | None = None,
+    name: str = "user-item-lines",
+) -> InteractionLog:
+    """Reads one or more `user item item ...` files as one unsplit log (for a re-split).
+
+    The events keep file order (files in the order given); there are no timestamps, so
+    `leave_one_out` holds out a random event per user (seeded), as IRIS does. A (user, item)
+    pair found in several files is kept once and counted in `report.dropped`.
+
+    Example:
+    >>> log = load_user_item_lines_log("train.txt", "test.txt", tag_path="tag.txt")
+    >>> data = leave_one_out(log, holdout="random", seed=0)
+    """
+    report = LoadReport()
+    parsed = [_parsing.read_id_lines(path, what="id") for path in paths]
+    frame = pd.DataFrame(
+        {
+            "user": np.concatenate([p.repeated_heads() for p in parsed]).astype(str),
+            "item": np.concatenate([p.values for p in parsed]).astype(str),
+        }
+    )
+    repeated = frame.duplicated().to_numpy()
+    if repeated.any():
+        report.dropped["(user, item) pairs repeated across or within the files"] = int(
+            repeated.sum()
+        )
+        frame = frame[~repeated].reset_index(drop=True)
+    side = load_item_tags(tag_path, report) if tag_path is not None else ItemSideInfo()
+    return InteractionLog(frame, item_side=side, name=name, report=report)
 
 
 def load_item_tags(path: str | os.PathLike, report: LoadReport | None = None) -> ItemSideInfo:

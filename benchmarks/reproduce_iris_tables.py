@@ -1,0 +1,251 @@
+"""IRIS paper, Tables II-V: FISM, NAIS, Image-add-Text IRIS, Multimodal IRIS (1 + 99).
+
+    python benchmarks/reproduce_iris_tables.py --dataset ml-1m-sample --dims 16 64 \
+        --seeds 0 1 2 --output benchmarks/results/iris_ml-1m-sample.json
+    python benchmarks/reproduce_iris_tables.py --dataset amazon-cloth --dims 16 \
+        --seeds 0 1 2 --output benchmarks/results/iris_amazon-cloth.json
+
+Protocol (IRIS paper §IV, spec evaluation.md §C): `load_dataset(NAME,
+split="leave-one-out-random")`: one random interaction per user for test and one more for
+validation (seed 0), 99 fixed test negatives (seed 0). Every model trains with early stopping
+on the validation interactions (NDCG@10 of each validation item among 99 negatives of its
+own, patience 3, best epoch kept, at most `--max-epochs`) and is scored once on test;
+nothing is selected on the test split. For each (embedding size, seed):
+
+1. FISM, preset `code[-64]` (NAIS authors' FISM.py: Adagrad 0.01, 4 negatives).
+2. NAIS, preset `iris-paper[-64]` (NAIS.py with the IRIS paper's beta 0.8), started from the
+   FISM of step 1 (the NAIS code's `pretrain=1`; the same FISM run, not a second one).
+3. Image-add-Text IRIS and Multimodal IRIS, presets `image-add-text[-64]` and
+   `multimodal[-64]` (paper §IV.D: Adam 0.001, batch 512, beta 0.8, no pre-training).
+
+Item features (built once per dataset by the same code as `tfrec train`, cached in
+`--features-dir`): ml-1m-sample: the "visual" tower takes the OMDb/MovieLens metadata
+(genres, director, writer, actors, rating class; TF-IDF then truncated SVD) and the "text"
+tower the Doc2Vec PV-DM vectors of the OMDb plot (posters cannot be downloaded here);
+amazon-cloth: the tags (TF-IDF + SVD) in the visual tower and zeros as text (the paper's
+rule for a missing modality).
+
+The JSON has every run's metrics, epochs and seconds; per-user HR/NDCG are kept in a
+sibling `.npz` for paired t-tests, which the summary prints for the expected order
+(Multimodal >= Image-add-Text >= NAIS >= FISM) on per-user values averaged over the seeds.
+Finished runs are skipped when the script is started again with the same --output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from tfrec.data.registry import load_dataset
+from tfrec.evaluation import RankingResult
+from tfrec.evaluation import paired_t_test
+from tfrec.features import read_features
+from tfrec.features.movie_features import write_movie_features
+from tfrec.features.movie_features import write_tag_features
+from tfrec.training import get_preset
+from tfrec.training.history_experiment import run_history_experiment
+from tfrec.utils.atomic import atomic_path
+
+METRICS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20")
+ROWS = ("fism", "nais", "image-add-text", "multimodal")
+TITLES = {
+    "fism": "FISM",
+    "nais": "NAIS",
+    "image-add-text": "Image-add-Text IRIS",
+    "multimodal": "Multimodal IRIS",
+}
+# IRIS paper (fractions): Tables IV (e = 16) and V (e = 64) on MovieLens-1M with HR/NDCG@10
+# and @20; Tables II (MovieLens) and III (Amazon CSJ), @10 only, repeat e = 64. The paper's
+# Tables IV-V list Image IRIS instead of Image-add-Text IRIS; Table II/III have both.
+PAPER = {
+    ("ml-1m", 16): {
+        "fism": (0.7914, 0.5384, 0.8945, 0.5597),
+        "nais": (0.7992, 0.5523, 0.9025, 0.5760),
+        "multimodal": (0.8113, 0.5639, 0.9053, 0.5798),
+    },
+    ("ml-1m", 64): {
+        "fism": (0.8136, 0.5750, 0.9066, 0.5941),
+        "nais": (0.8194, 0.5736, 0.9109, 0.6025),
+        "image-add-text": (0.8252, 0.5875, None, None),
+        "multimodal": (0.8293, 0.5898, 0.9149, 0.6123),
+    },
+    ("amazon-cloth", 64): {
+        "fism": (0.4080, 0.2592, None, None),
+        "nais": (0.4099, 0.2425, None, None),
+        "image-add-text": (0.4530, 0.2884, None, None),
+        "multimodal": (0.4631, 0.2924, None, None),
+    },
+}
+
+
+def item_features(data, name: str, directory: Path) -> tuple[dict, dict]:
+    """IRIS's {"image", "text"} arrays for `data` (store built once per dataset)."""
+    path = directory / f"{name}_iris_features.h5"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        if data.item_side.metadata is not None and data.item_side.text:
+            write_movie_features(data, path)
+        else:
+            write_tag_features(data, path)
+    tables = read_features(path)
+    names = ["metadata", "text"] if "metadata" in tables else ["tags"]
+    features, described = {}, {}
+    for slot, modality in zip(("image", "text"), names, strict=False):
+        values, found = tables[modality].aligned(data.item_keys)
+        features[slot] = values
+        described[slot] = f"{modality} ({values.shape[1]} dims, {int((~found).sum())} missing)"
+    if "text" not in features:
+        features["text"] = np.zeros((data.num_items, 1), np.float32)
+        described["text"] = "zeros (no second modality)"
+    return features, {"store": str(path), **described}
+
+
+def run_one(data, model: str, dim: int, seed: int, args, features, fism):
+    suffix = "-64" if dim == 64 else ""  # Other sizes: the e = 16 preset, resized.
+    if model == "fism":
+        preset = get_preset("fism", f"code{suffix}")
+        kwargs = {"pretrain": None}
+    elif model == "nais":
+        preset = get_preset("nais", f"iris-paper{suffix}")
+        kwargs = {"pretrain": fism}
+    else:
+        preset = get_preset("iris", f"{model}{suffix}")
+        kwargs = {"pretrain": None, "item_features": features}
+    preset = preset.replace(embedding_dim=dim, epochs=args.max_epochs)
+    return run_history_experiment(
+        data, preset, seed=seed, patience=args.patience, verbose=0, **kwargs
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ml-1m-sample")
+    parser.add_argument("--dims", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--models", nargs="+", default=list(ROWS), choices=ROWS)
+    parser.add_argument("--max-epochs", type=int, default=100)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--features-dir", default="runs/features")
+    parser.add_argument("--output", required=True, help="JSON of all runs (resumable)")
+    parser.add_argument("--summary-only", action="store_true", help="print the tables only")
+    args = parser.parse_args()
+
+    output = Path(args.output)
+    per_user_path = output.with_suffix(".npz")
+    record = json.loads(output.read_text()) if output.exists() else {"runs": {}}
+    per_user = dict(np.load(per_user_path)) if per_user_path.exists() else {}
+    data = load_dataset(args.dataset, split="leave-one-out-random", progress=False)
+    if not args.summary_only:
+        print(data.summary(), flush=True)
+        features, described = item_features(data, args.dataset, Path(args.features_dir))
+        record.update(
+            command="python benchmarks/reproduce_iris_tables.py "
+            + " ".join(f"{k}={v}" for k, v in vars(args).items()),
+            machine=f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+            backend=keras.backend.backend(),
+            dataset=data.summary(),
+            features=described,
+        )
+        for dim in args.dims:
+            for seed in args.seeds:
+                missing = [m for m in args.models if f"{m}/e{dim}/s{seed}" not in record["runs"]]
+                if "nais" in missing and "fism" not in missing:
+                    missing.insert(0, "fism")  # NAIS starts from this seed's FISM model.
+                fism = None
+                for model in missing:
+                    key = f"{model}/e{dim}/s{seed}"
+                    started = time.perf_counter()
+                    result = run_one(data, model, dim, seed, args, features, fism)
+                    if model == "fism":
+                        fism = result.model
+                    stopping = result.config.get("early_stopping") or {}
+                    record["runs"][key] = {
+                        **{m: result.metrics[m] for m in METRICS},
+                        "epochs": stopping.get("epochs_trained"),
+                        "best_epoch": stopping.get("best_epoch"),
+                        "validation": stopping.get("best_value"),
+                        "seconds": time.perf_counter() - started,
+                        "preset": result.config["preset"]["name"],
+                    }
+                    for metric in METRICS:
+                        per_user[f"{key}/{metric}"] = result.evaluation.per_user[metric]
+                    per_user["users"] = result.evaluation.users
+                    with atomic_path(output) as temporary:
+                        Path(temporary).write_text(json.dumps(record, indent=1))
+                    with atomic_path(per_user_path) as temporary:
+                        with open(temporary, "wb") as handle:
+                            np.savez(handle, **per_user)
+                    row = record["runs"][key]
+                    print(
+                        f"{key}: "
+                        + "  ".join(f"{m} {100 * row[m]:.2f}" for m in METRICS)
+                        + f"  epochs {row['epochs']} (best {row['best_epoch']})"
+                        f"  {row['seconds']:.0f} s",
+                        flush=True,
+                    )
+    summary(record, per_user, args)
+
+
+def summary(record, per_user, args) -> None:
+    paper_name = "ml-1m" if args.dataset.startswith("ml-1m") else args.dataset
+    for dim in args.dims:
+        print(f"\n{args.dataset}, e = {dim} (values in %, mean +- std over seeds; paper row)")
+        print(f"{'method':<22}" + "".join(f"{m:>17}" for m in METRICS) + "   epochs")
+        for model in ROWS:
+            runs = [record["runs"].get(f"{model}/e{dim}/s{s}") for s in args.seeds]
+            runs = [run for run in runs if run]
+            if not runs:
+                continue
+            cells = []
+            for metric in METRICS:
+                values = 100 * np.array([run[metric] for run in runs])
+                cells.append(
+                    f"{values.mean():8.2f} +- {values.std(ddof=1) if len(values) > 1 else 0:4.2f}"
+                )
+            epochs = ",".join(str(run["epochs"]) for run in runs)
+            print(
+                f"{TITLES[model] + f' ({len(runs)})':<22}"
+                + "".join(f"{c:>17}" for c in cells)
+                + f"   {epochs}"
+            )
+            paper = PAPER.get((paper_name, dim), {}).get(model)
+            if paper:
+                print(
+                    f"{'  paper':<22}"
+                    + "".join(f"{'' if v is None else f'{100 * v:.2f}':>17}" for v in paper)
+                )
+        for better, worse in (
+            ("multimodal", "image-add-text"),
+            ("image-add-text", "nais"),
+            ("nais", "fism"),
+            ("multimodal", "fism"),
+        ):
+            for metric in ("hr@10", "ndcg@10"):
+                a = _averaged(per_user, better, dim, args.seeds, metric)
+                b = _averaged(per_user, worse, dim, args.seeds, metric)
+                if a is None or b is None:
+                    continue
+                test = paired_t_test(a, b, metric)
+                print(
+                    f"  {TITLES[better]} - {TITLES[worse]} {metric}: "
+                    f"{100 * test.mean_difference:+.2f} points, p = {test.p_value:.3g}"
+                )
+
+
+def _averaged(per_user, model, dim, seeds, metric):
+    values = [per_user.get(f"{model}/e{dim}/s{s}/{metric}") for s in seeds]
+    if any(v is None for v in values):
+        return None
+    mean = np.mean(values, axis=0)
+    return RankingResult({metric: float(mean.mean())}, {metric: mean}, per_user["users"], "")
+
+
+if __name__ == "__main__":
+    main()
