@@ -46,9 +46,7 @@ import numpy as np
 from tfrec.data.registry import load_dataset
 from tfrec.evaluation import RankingResult
 from tfrec.evaluation import paired_t_test
-from tfrec.features import read_features
-from tfrec.features.movie_features import write_movie_features
-from tfrec.features.movie_features import write_tag_features
+from tfrec.features.movie_features import iris_item_features
 from tfrec.training import get_preset
 from tfrec.training.history_experiment import run_history_experiment
 from tfrec.utils.atomic import atomic_path
@@ -83,28 +81,6 @@ PAPER = {
         "multimodal": (0.4631, 0.2924, None, None),
     },
 }
-
-
-def item_features(data, name: str, directory: Path) -> tuple[dict, dict]:
-    """IRIS's {"image", "text"} arrays for `data` (store built once per dataset)."""
-    path = directory / f"{name}_iris_features.h5"
-    if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        if data.item_side.metadata is not None and data.item_side.text:
-            write_movie_features(data, path)
-        else:
-            write_tag_features(data, path)
-    tables = read_features(path)
-    names = ["metadata", "text"] if "metadata" in tables else ["tags"]
-    features, described = {}, {}
-    for slot, modality in zip(("image", "text"), names, strict=False):
-        values, found = tables[modality].aligned(data.item_keys)
-        features[slot] = values
-        described[slot] = f"{modality} ({values.shape[1]} dims, {int((~found).sum())} missing)"
-    if "text" not in features:
-        features["text"] = np.zeros((data.num_items, 1), np.float32)
-        described["text"] = "zeros (no second modality)"
-    return features, {"store": str(path), **described}
 
 
 def run_one(data, model: str, dim: int, seed: int, args, features, fism):
@@ -144,7 +120,9 @@ def main() -> None:
     data = load_dataset(args.dataset, split="leave-one-out-random", progress=False)
     if not args.summary_only:
         print(data.summary(), flush=True)
-        features, described = item_features(data, args.dataset, Path(args.features_dir))
+        store = Path(args.features_dir) / f"{args.dataset}_iris_features.h5"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        features, described = iris_item_features(data, store)
         record.update(
             command="python benchmarks/reproduce_iris_tables.py "
             + " ".join(f"{k}={v}" for k, v in vars(args).items()),

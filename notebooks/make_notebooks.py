@@ -378,8 +378,7 @@ import pandas as pd
 import scipy.stats
 
 from tfrec.data.registry import load_dataset
-from tfrec.features import read_features
-from tfrec.features.movie_features import write_movie_features
+from tfrec.features.movie_features import iris_item_features
 from tfrec.training import get_preset
 from tfrec.training.history_experiment import run_history_experiment
 
@@ -390,16 +389,13 @@ print("Keras backend:", keras.backend.backend())""",
         "code",
         """data = load_dataset("ml-1m-sample", split="leave-one-out-random")
 print(data.summary())
+# Built once (metadata TF-IDF + SVD, plot Doc2Vec), then read: the same store as `tfrec train`.
 store = os.path.join(tempfile.mkdtemp(), "ml-1m-sample_features.h5")
-write_movie_features(data, store, text_epochs=5 if SMALL else 40)
-tables = read_features(store)
-features = {
-    "image": tables["metadata"].aligned(data.item_keys)[0],  # the visual tower's input
-    "text": tables["text"].aligned(data.item_keys)[0],
-}
+features, towers = iris_item_features(data, store)  # metadata -> visual tower, plot -> text
+print(towers)
 titles = data.item_side.metadata["title"].reindex(data.item_keys).fillna("?").to_numpy()
 genres = data.item_side.metadata["genres"].reindex(data.item_keys).fillna("").to_numpy()
-print({name: values.shape for name, values in features.items()})""",
+""",
     ),
     (
         "markdown",

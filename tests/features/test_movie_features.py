@@ -6,6 +6,7 @@ import pytest
 from tfrec.data import registry
 from tfrec.features import read_features
 from tfrec.features import read_provenance
+from tfrec.features.movie_features import iris_item_features
 from tfrec.features.movie_features import movie_metadata_features
 from tfrec.features.movie_features import movie_metadata_tokens
 from tfrec.features.movie_features import tag_features
@@ -132,3 +133,37 @@ def test_cloth_tags(cloth):
     assert abs(cosine[jaccard == 0].mean()) < 0.02
     assert cosine[jaccard > 0.5].mean() > 0.7
     assert np.corrcoef(jaccard, cosine)[0, 1] > 0.8
+
+
+def test_iris_item_features_build_tags_once_and_fill_text_with_zeros(cloth, tmp_path):
+    store = tmp_path / "cloth.h5"
+    features, towers = iris_item_features(cloth, store, verbose=False)
+    assert store.exists()
+    assert towers["image"] == {"modality": "tags", "dims": 128, "missing": 0}
+    assert towers["text"] == {"modality": None, "dims": 1, "missing": 23033}
+    assert features["image"].shape == (23033, 128) and not features["text"].any()
+    # A second call reads the store (same values) instead of building it again.
+    stamp = store.stat().st_mtime_ns
+    again, _ = iris_item_features(cloth, store, verbose=False)
+    assert store.stat().st_mtime_ns == stamp
+    np.testing.assert_array_equal(again["image"], features["image"])
+    with pytest.raises(ValueError, match="no modality \\['plot'\\]; the store has \\['tags'\\]"):
+        iris_item_features(cloth, store, modalities=["tags", "plot"])
+    with pytest.raises(ValueError, match="Expected VISUAL or VISUAL,TEXT"):
+        iris_item_features(cloth, store, modalities=["tags", "tags", "tags"])
+
+
+def test_iris_item_features_need_side_information(tmp_path):
+    from tfrec.data.synthetic import make_synthetic
+
+    import dataclasses
+
+    from tfrec.data.interactions import ItemSideInfo
+
+    data = make_synthetic(num_users=5, num_items=6, interactions_per_user=2, num_clusters=2)
+    with pytest.raises(ValueError, match="Expected some of \\['genres', 'genre'"):
+        iris_item_features(data, tmp_path / "synthetic.h5")  # not movie metadata
+    bare = dataclasses.replace(data, item_side=ItemSideInfo())
+    with pytest.raises(ValueError, match="synthetic has no metadata, text or tags"):
+        iris_item_features(bare, tmp_path / "none.h5")
+    assert not (tmp_path / "none.h5").exists() and not (tmp_path / "synthetic.h5").exists()

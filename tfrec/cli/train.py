@@ -136,48 +136,12 @@ def item_features_for(args: argparse.Namespace, interactions):
 
 def history_item_features(args: argparse.Namespace, interactions):
     """IRIS's {"image": ..., "text": ...} feature arrays, and how they were made."""
-    from tfrec.features import read_features
+    from tfrec.features.movie_features import iris_item_features
 
-    if args.item_features:
-        tables = read_features(args.item_features)
-        names = args.modalities or [m for m in ("image", "text") if m in tables]
-        if not names or len(names) > 2:
-            raise ValueError(
-                f"{args.item_features}: give --modalities VISUAL[,TEXT] (the store has "
-                f"{sorted(tables)})."
-            )
-        source = str(args.item_features)
-    else:
-        from tfrec.features.movie_features import write_movie_features
-        from tfrec.features.movie_features import write_tag_features
-
+    source = args.item_features or os.path.join(args.output, "item_features.h5")
+    if not args.item_features:
         os.makedirs(args.output, exist_ok=True)
-        source = os.path.join(args.output, "item_features.h5")
-        if interactions.item_side.metadata is not None and interactions.item_side.text:
-            write_movie_features(interactions, source)
-            names = ["metadata", "text"]
-        elif interactions.item_side.tags:
-            write_tag_features(interactions, source)
-            names = ["tags"]
-        else:
-            raise ValueError(
-                f"--model iris needs item features and {interactions.name} has no metadata, "
-                "text or tags to build them from: give --item-features FEATURES.h5."
-            )
-        tables = read_features(source)
-    unknown = [name for name in names if name not in tables]
-    if unknown:
-        raise ValueError(f"{source}: no modality {unknown}; the store has {sorted(tables)}.")
-    features, dims = {}, {}
-    for slot, name in zip(("image", "text"), names, strict=False):
-        values, found = tables[name].aligned(interactions.item_keys)
-        features[slot] = values  # Items without features: zero rows (IRIS paper §3).
-        dims[slot] = {"modality": name, "dims": values.shape[1], "missing": int((~found).sum())}
-    if "text" not in features:  # A missing modality is zeros (IRIS paper §3).
-        import numpy as np
-
-        features["text"] = np.zeros((interactions.num_items, 1), np.float32)
-        dims["text"] = {"modality": None, "dims": 1, "missing": interactions.num_items}
+    features, dims = iris_item_features(interactions, source, modalities=args.modalities)
     print(f"item features: {source} {dims}")
     return features, {"item_features": source, "modality_dims": dims}
 

@@ -173,7 +173,6 @@ def _movielens(ratings: Path, movies: Path, extras: Path, name: str) -> Interact
     return sample_test_negatives(data, NUM_NEGATIVES, seed=SEED)
 
 
-
 def _ml_1m_files(directory: Path) -> tuple[Path, Path, Path, str]:
     root = directory / "ml-1m-extracted" / "ml-1m"
     return root / "ratings.dat", root / "movies.dat", directory / "movies_extrainfos.dat", "ml-1m"

@@ -210,7 +210,7 @@ def validation_view(
         raise ValueError(
             f"Received dataset {interactions.name!r} without validation events. Expected a "
             "split with one validation event per user, e.g. `leave_one_out(log, "
-            "validation=True)` or `split=\"leave-one-out-random\"`."
+            'validation=True)` or `split="leave-one-out-random"`.'
         )
     view = dataclasses.replace(
         interactions,

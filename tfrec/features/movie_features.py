@@ -34,6 +34,7 @@ import numpy as np
 
 from tfrec.data.interactions import FeatureTable
 from tfrec.data.interactions import Interactions
+from tfrec.features.feature_store import read_features
 from tfrec.features.feature_store import write_features
 
 METADATA_FIELDS = ("genre", "director", "writer", "actor", "rated")
@@ -307,3 +308,70 @@ def _names(value, separator: str) -> list[str]:
 
 def _identity(tokens):
     return tokens
+
+
+def iris_item_features(
+    interactions: Interactions,
+    store: str | os.PathLike,
+    *,
+    modalities: Sequence[str] | None = None,
+    verbose: bool = True,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """IRIS's `{"image": [n, d_v], "text": [n, d_t]}` inputs from a feature store.
+
+    When `store` does not exist it is built from the dataset's side information (and
+    written atomically): movies with metadata and plots get `"metadata"` and `"text"`
+    (`write_movie_features`), datasets with tags get `"tags"` (`write_tag_features`).
+
+    Args:
+        interactions: the dataset (its `item_keys` order the rows).
+        store: the feature store to read (or build).
+        modalities: `[VISUAL]` or `[VISUAL, TEXT]` store modalities for the two towers
+            (default: `metadata, text` for movies, `tags` otherwise, else `image, text`).
+        verbose: print what was built.
+
+    Returns:
+        The arrays (items without features, and a missing text modality, are zeros: the
+        IRIS paper's rule) and a description per tower: modality, dims, missing items.
+
+    Raises:
+        ValueError: no store and no side information to build one from, or a modality
+            the store lacks.
+    """
+    store = Path(store)
+    if not store.exists():
+        if interactions.item_side.metadata is not None and interactions.item_side.text:
+            write_movie_features(interactions, store, verbose=verbose)
+        elif interactions.item_side.tags:
+            write_tag_features(interactions, store, verbose=verbose)
+        else:
+            raise ValueError(
+                f"{store} does not exist and {interactions.name} has no metadata, text or "
+                "tags to build IRIS features from: give a feature store (`tfrec features`)."
+            )
+    tables = read_features(store)
+    if modalities is None:
+        defaults = (["metadata", "text"], ["tags"], ["image", "text"], ["image"])
+        modalities = next((m for m in defaults if set(m) <= set(tables)), sorted(tables)[:2])
+    modalities = list(modalities)
+    if not 1 <= len(modalities) <= 2:
+        raise ValueError(
+            f"Received modalities {modalities}. Expected VISUAL or VISUAL,TEXT (the store "
+            f"{store} has {sorted(tables)})."
+        )
+    unknown = [name for name in modalities if name not in tables]
+    if unknown:
+        raise ValueError(f"{store}: no modality {unknown}; the store has {sorted(tables)}.")
+    features, described = {}, {}
+    for slot, name in zip(("image", "text"), modalities, strict=False):
+        values, found = tables[name].aligned(interactions.item_keys)
+        features[slot] = values  # Items without features: zero rows (IRIS paper §3).
+        described[slot] = {
+            "modality": name,
+            "dims": values.shape[1],
+            "missing": int((~found).sum()),
+        }
+    if "text" not in features:  # A missing modality is zeros (IRIS paper §3).
+        features["text"] = np.zeros((interactions.num_items, 1), np.float32)
+        described["text"] = {"modality": None, "dims": 1, "missing": interactions.num_items}
+    return features, described

@@ -117,6 +117,7 @@ def run_history_experiment(
     ks: tuple[int, ...] = (10, 20),
     evaluate_every: int = 0,
     patience: int | str | None = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: str | int = "auto",
     extra_config: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
@@ -142,6 +143,7 @@ def run_history_experiment(
         patience: early stopping on the validation events (see `HistoryTraining.patience`):
             `"auto"` (the preset's), an integer, or None (train all epochs). Validation
             metrics are logged every epoch as `val_hr@K`/`val_ndcg@K`.
+        callbacks: extra Keras callbacks for `model.fit` (e.g. timers), run first.
         verbose: Keras progress display (`"auto"`: progress bar; 2: one line per epoch).
         extra_config: recorded in `metrics.json` under "config".
 
@@ -167,7 +169,7 @@ def run_history_experiment(
     if pretrained is not None:
         load_item_weights(model, pretrained)
     history, stopping = _fit(
-        model, interactions, preset, training, seed, evaluate_every, ks, verbose
+        model, interactions, preset, training, seed, evaluate_every, ks, verbose, callbacks
     )
     evaluation = evaluate_history_model(model, interactions, preset, ks=ks)
     seconds = time.perf_counter() - started
@@ -306,7 +308,9 @@ def _pretrained_model(interactions, preset, training, pretrain, *, seed, verbose
     return fism.model, record
 
 
-def _fit(model, interactions, preset, training: HistoryTraining, seed, every, ks, verbose):
+def _fit(
+    model, interactions, preset, training: HistoryTraining, seed, every, ks, verbose, extra=None
+):
     sampler = HistorySampler(
         interactions.train,
         num_negatives=preset.num_negatives,
@@ -317,7 +321,7 @@ def _fit(model, interactions, preset, training: HistoryTraining, seed, every, ks
         timestamps=interactions.train_timestamps,
         seed=seed,
     )
-    callbacks = []
+    callbacks = list(extra or [])
     if every:
         callbacks.append(
             RankingEvaluationCallback(
