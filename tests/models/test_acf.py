@@ -1,0 +1,251 @@
+"""ACF and SVD++: the paper's equations against numpy, masks, AVG ablations, loss, scoring."""
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from keras import ops
+
+from tfrec.features.component_store import ComponentStore
+from tfrec.features.component_store import write_components
+from tfrec.layers.acf_attention import ItemAttention
+from tfrec.models.acf import ACF
+from tfrec.sampling.acf_batches import ACFSampler
+from tfrec.sampling.acf_batches import history_inputs
+from tfrec.sampling.user_histories import UserHistories
+
+NUM_USERS, NUM_ITEMS, D, F = 4, 6, 5, 3
+
+
+def numpy_weights(model):
+    return {w.path: ops.convert_to_numpy(w) for w in model.weights}
+
+
+def softmax(scores, mask):
+    scores = np.where(mask, scores, -np.inf)
+    top = scores.max(-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    exp = np.where(mask, np.exp(scores - top), 0.0)
+    total = exp.sum(-1, keepdims=True)
+    return exp / np.where(total > 0, total, 1.0)
+
+
+def reference(model, inputs):
+    """The paper's Eqs. 6-12 in numpy, from the model's own weights (one row at a time)."""
+    get = lambda layer, name: ops.convert_to_numpy(getattr(layer, name))  # noqa: E731
+    U = get(model.user_embedding, "embeddings")
+    V = get(model.item_embedding, "embeddings")
+    P = get(model.auxiliary_embedding, "embeddings")
+    item, comp = model.item_attention, model.component_attention
+    rows = []
+    for b, user in enumerate(inputs["user"]):
+        u = U[user]
+        history = inputs["history"][b][inputs["history_mask"][b]]
+        a_scores = []
+        for position, slot_column in enumerate(np.flatnonzero(inputs["history_mask"][b])):
+            if model.item_attention_mode == "avg":
+                break
+            hidden = get(item, "hidden_bias").copy()
+            if "X" in model.attention_inputs:
+                slot = inputs["history_slots"][b, slot_column]
+                x = inputs["components"][slot].astype(np.float64)
+                m = inputs["component_mask"][slot]
+                if model.component_attention_mode == "att":
+                    b_scores = np.maximum(
+                        u @ get(comp, "user_kernel")
+                        + x @ get(comp, "feature_kernel")
+                        + get(comp, "hidden_bias"),
+                        0,
+                    ) @ get(comp, "output_kernel")
+                    beta = softmax(b_scores, m)
+                else:
+                    beta = m / max(m.sum(), 1)
+                x_bar = beta @ x  # Eq. 9, raw feature space
+                hidden = hidden + x_bar @ get(item, "kernel_X")
+            terms = {"U": u, "V": V[history[position]], "P": P[history[position]]}
+            for name in model.attention_inputs:
+                if name != "X":
+                    hidden = hidden + terms[name] @ get(item, f"kernel_{name}")
+            a_scores.append(np.maximum(hidden, 0) @ get(item, "output_kernel"))
+        a_scores = np.array(a_scores)
+        if model.item_attention_mode == "att":
+            alpha = softmax(a_scores, np.ones(len(a_scores), bool)) if len(a_scores) else a_scores
+        else:
+            alpha = np.full(len(history), 1.0 / max(len(history), 1))
+        represented = u + (alpha[:, None] * P[history]).sum(0)
+        items = np.concatenate([[inputs["positive"][b]], inputs["negatives"][b]])
+        rows.append(V[items] @ represented)
+    return np.array(rows)
+
+
+@pytest.fixture
+def store(tmp_path):
+    rng = np.random.default_rng(0)
+    counts = [3, 1, 0, 2, 3, 2]  # item 2 has no components
+    path = write_components(
+        tmp_path / "c.h5",
+        {str(i): rng.normal(size=(c, F)) for i, c in enumerate(counts)},
+        dtype="float32",
+    )
+    return ComponentStore(path, [str(i) for i in range(NUM_ITEMS)])
+
+
+def train_matrix():
+    rows = [0, 0, 0, 1, 2, 2, 3, 3, 3, 3]
+    cols = [0, 2, 4, 1, 3, 5, 0, 1, 2, 5]
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), (NUM_USERS, NUM_ITEMS))
+
+
+def batch(store, exclude=False):
+    sampler = ACFSampler(train_matrix(), batch_size=4, components=store, exclude_target=exclude)
+    return sampler.batch(0, 0)
+
+
+@pytest.mark.parametrize(
+    ("item_attention", "component_attention", "inputs"),
+    [
+        ("att", "att", ("U", "V", "P", "X")),
+        ("att", "avg", ("U", "V", "P", "X")),
+        ("att", "att", ("U", "X")),
+        ("att", "att", ("U", "V")),
+        ("att", "att", ("U", "P")),
+        ("avg", "att", ("U", "V", "P")),
+    ],
+)
+def test_forward_matches_the_paper_equations(store, item_attention, component_attention, inputs):
+    keras.utils.set_random_seed(1)
+    model = ACF(
+        NUM_USERS,
+        NUM_ITEMS,
+        D,
+        component_dim=F,
+        item_attention=item_attention,
+        component_attention=component_attention,
+        attention_inputs=inputs,
+        item_hidden=7,
+        component_hidden=4,
+        initializer_stddev=0.5,
+    )
+    assert model.uses_components == ("X" in inputs and item_attention == "att")
+    data = batch(store if model.uses_components else None)
+    scores = ops.convert_to_numpy(model(data))
+    np.testing.assert_allclose(scores, reference(model, data), rtol=1e-5, atol=1e-6)
+
+
+def test_svdpp_is_u_plus_the_mean_of_p(store):
+    keras.utils.set_random_seed(0)
+    model = ACF(NUM_USERS, NUM_ITEMS, D, item_attention="avg", initializer_stddev=0.3)
+    assert not model.uses_components and model.item_attention.trainable_weights == []
+    data = batch(None)
+    U = ops.convert_to_numpy(model.user_embedding.embeddings)
+    P = ops.convert_to_numpy(model.auxiliary_embedding.embeddings)
+    represented = ops.convert_to_numpy(model.user_representation(data))
+    for b, user in enumerate(data["user"]):
+        items = train_matrix()[user].indices
+        np.testing.assert_allclose(represented[b], U[user] + P[items].mean(0), rtol=1e-5)
+
+
+def test_slots_point_at_each_history_items_components(store):
+    data = batch(store)
+    history, mask, slots = data["history"], data["history_mask"], data["history_slots"]
+    values, component_mask = store.gather(np.where(mask, history, NUM_ITEMS).ravel())
+    gathered = data["components"][slots.ravel()]
+    np.testing.assert_array_equal(gathered[mask.ravel()], values[mask.ravel()])
+    np.testing.assert_array_equal(
+        data["component_mask"][slots.ravel()][mask.ravel()], component_mask[mask.ravel()]
+    )
+    assert data["components"].shape[0] == 64  # distinct items padded to a multiple of 64
+    # Only the distinct items of the batch are gathered, each once.
+    distinct = np.unique(history[mask])
+    assert len(np.unique(slots[mask])) == len(distinct)
+
+
+def test_exclude_target_leaves_the_positive_out(store):
+    kept, left = batch(store), batch(store, exclude=True)
+    np.testing.assert_array_equal(kept["positive"], left["positive"])
+    for b, item in enumerate(left["positive"]):
+        assert item in kept["history"][b][kept["history_mask"][b]]
+        assert item not in left["history"][b][left["history_mask"][b]]
+        assert left["history_mask"][b].sum() == kept["history_mask"][b].sum() - 1
+
+
+def test_components_and_padding_are_masked(store):
+    keras.utils.set_random_seed(2)
+    model = ACF(NUM_USERS, NUM_ITEMS, D, component_dim=F, initializer_stddev=0.5)
+    data = batch(store)
+    alpha, beta = (ops.convert_to_numpy(x) for x in model.attention(data))
+    mask = data["history_mask"]
+    assert np.all(alpha[~mask] == 0) and np.allclose(alpha.sum(1), 1.0)
+    component_mask = data["component_mask"][data["history_slots"]]
+    assert np.all(beta[~component_mask] == 0)
+    counts = component_mask.sum(-1)
+    np.testing.assert_allclose(beta.sum(-1)[counts > 0], 1.0, rtol=1e-6)
+    assert np.all(beta.sum(-1)[counts == 0] == 0)  # item 2: no components, no content
+    # Changing the features of padding rows or invalid slots changes nothing.
+    noisy = dict(data, components=data["components"] + 100.0 * ~data["component_mask"][..., None])
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model(noisy)), ops.convert_to_numpy(model(data)), rtol=1e-6
+    )
+
+
+def test_loss_is_bpr_plus_l2_over_the_batch_rows(store):
+    keras.utils.set_random_seed(3)
+    model = ACF(NUM_USERS, NUM_ITEMS, D, component_dim=F, l2=0.1, attention_l2=0.01)
+    data = batch(store)
+    scores = ops.convert_to_numpy(model(data))
+    bpr = np.sum(np.log1p(np.exp(-(scores[:, 0] - scores[:, 1]))))
+    w = lambda layer: ops.convert_to_numpy(layer.embeddings)  # noqa: E731
+    U, V, P = w(model.user_embedding), w(model.item_embedding), w(model.auxiliary_embedding)
+    items = np.concatenate([data["positive"][:, None], data["negatives"]], 1)
+    history = data["history"][data["history_mask"]]
+    l2 = (U[data["user"]] ** 2).sum() + (V[items] ** 2).sum() + (P[history] ** 2).sum()
+    theta = sum(
+        (ops.convert_to_numpy(v) ** 2).sum()
+        for v in model.item_attention.trainable_weights
+        + model.component_attention.trainable_weights
+    )
+    loss = ops.convert_to_numpy(model.compute_loss(x=data, y_pred=ops.convert_to_tensor(scores)))
+    np.testing.assert_allclose(loss, bpr + 0.1 * l2 + 0.01 * theta, rtol=1e-5)
+
+
+def test_full_ranking_scorer_and_serialisation(store, tmp_path):
+    keras.utils.set_random_seed(4)
+    model = ACF(NUM_USERS, NUM_ITEMS, D, component_dim=F, initializer_stddev=0.5)
+    histories = UserHistories(train_matrix())
+    scorer = model.full_ranking_scorer(histories, store, batch_size=3)
+    users = np.array([3, 0, 1, 2])
+    scores = scorer(users)
+    assert scores.shape == (4, NUM_ITEMS)
+    inputs = history_inputs(histories, users, store)
+    # The same scores through `call`: item j as the positive, the others as negatives.
+    inputs.update(positive=np.zeros(4, np.int32), negatives=np.arange(1, 6)[None].repeat(4, 0))
+    np.testing.assert_allclose(scores, ops.convert_to_numpy(model(inputs)), rtol=1e-5)
+    model.save(tmp_path / "acf.keras")
+    loaded = keras.saving.load_model(tmp_path / "acf.keras")
+    np.testing.assert_allclose(
+        loaded.full_ranking_scorer(histories, store)(users), scores, rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="pass `components`"):
+        model.full_ranking_scorer(histories)
+    with pytest.raises(NotImplementedError, match="full_ranking_scorer"):
+        model.score_users(users)
+
+
+def test_switches_are_validated():
+    with pytest.raises(ValueError, match="'X' and `component_dim=None`"):
+        ACF(2, 3, 4, attention_inputs=("U", "X"))
+    with pytest.raises(ValueError, match="item_attention='max'"):
+        ACF(2, 3, 4, item_attention="max")
+    with pytest.raises(ValueError, match="Expected distinct names from"):
+        ItemAttention(inputs=("U", "W"))
+
+
+def test_training_steps_lower_the_loss(store):
+    keras.utils.set_random_seed(5)
+    model = ACF(NUM_USERS, NUM_ITEMS, 8, component_dim=F, l2=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    data = batch(store)
+    first = float(model.train_on_batch(data))
+    for _ in range(30):
+        last = float(model.train_on_batch(data))
+    assert last < 0.5 * first

@@ -1,0 +1,198 @@
+"""ACF's two attention modules: component level (Eqs. 10-11) and item level (Eqs. 7-8)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tfrec.layers.smoothed_softmax import SmoothedSoftmax
+
+MODES = ("att", "avg")
+ITEM_INPUTS = ("U", "V", "P", "X")
+
+
+def _masked_mean(mask):
+    """Weights 1 / (number of unmasked entries) on the unmasked entries, 0 elsewhere."""
+    mask = ops.cast(mask, "float32")
+    count = ops.sum(mask, axis=-1, keepdims=True)
+    return mask / ops.where(count > 0.0, count, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class ComponentAttention(keras.layers.Layer):
+    """Weights beta(i, l, m) of the components m of a history item l, for user i.
+
+    ACF (Chen et al., SIGIR 2017) Eqs. 10-11 (spec acf.md §2):
+
+        b(i, l, m) = w2^T ReLU(W2u u_i + W2x x_lm + b2)        (+ c2, dropped)
+        beta(i, l, .) = softmax over the item's valid components
+
+    The constant c2 of Eq. 10 is left out: it cancels in the softmax. `mode="avg"` gives
+    the paper's component-level AVG ablation (Table 2): beta = 1 / (number of components),
+    the "whole item" feature, and has no weights.
+
+    W2x x_lm does not depend on the user, so callers project each *distinct* item of a
+    batch once (`project`) and gather the projections for the rows that need them
+    (`history_slots`): the raw [batch, history, C, F] tensor is never formed.
+
+    Args:
+        hidden: h, the width of the attention MLP (the paper does not give it; 64 as Elliot).
+        mode: `"att"` or `"avg"`.
+
+    Call arguments:
+        user_vectors: `[B, D]` u_i.
+        projected: `[U, C, h]` W2x x of the batch's distinct history items (`project`).
+        component_mask: `[U, C]` valid components of those items.
+        slots: `[B, L]` row of each history item in `projected`.
+
+    Returns:
+        `[B, L, C]` weights, 0 on invalid components (and all 0 for an item without any).
+    """
+
+    def __init__(self, hidden: int = 64, mode: str = "att", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in MODES:
+            raise ValueError(f"Received: `mode={mode!r}`. Expected one of {MODES}.")
+        if int(hidden) < 1:
+            raise ValueError(f"Received: `hidden={hidden}`. Expected an integer >= 1.")
+        self.hidden = int(hidden)
+        self.mode = mode
+        self.softmax = SmoothedSoftmax(beta=1.0)
+
+    def build(self, user_dim: int, feature_dim: int):
+        if self.mode == "att":
+            glorot = keras.initializers.GlorotUniform
+            self.user_kernel = self.add_weight(
+                shape=(user_dim, self.hidden), initializer=glorot(), name="user_kernel"
+            )
+            self.feature_kernel = self.add_weight(
+                shape=(feature_dim, self.hidden), initializer=glorot(), name="feature_kernel"
+            )
+            self.hidden_bias = self.add_weight(
+                shape=(self.hidden,), initializer="zeros", name="hidden_bias"
+            )
+            self.output_kernel = self.add_weight(
+                shape=(self.hidden,), initializer=glorot(), name="output_kernel"
+            )
+        self.built = True
+
+    def project(self, components):
+        """`[U, C, F]` raw components -> `[U, C, h]` W2x x (None in `avg` mode)."""
+        if self.mode == "avg":
+            return None
+        return ops.matmul(ops.cast(components, self.feature_kernel.dtype), self.feature_kernel)
+
+    def call(self, user_vectors, projected, component_mask, slots):
+        mask = ops.take(component_mask, slots, axis=0)  # [B, L, C]
+        if self.mode == "avg":
+            return _masked_mean(mask)
+        user_term = ops.matmul(user_vectors, self.user_kernel)[:, None, None, :]
+        hidden = ops.relu(ops.take(projected, slots, axis=0) + user_term + self.hidden_bias)
+        scores = ops.sum(hidden * self.output_kernel, axis=-1)  # [B, L, C]
+        return self.softmax(scores, mask)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"hidden": self.hidden, "mode": self.mode})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class ItemAttention(keras.layers.Layer):
+    """Weights alpha(i, l) of the history items l of user i.
+
+    ACF Eqs. 7-8 (spec acf.md §2):
+
+        a(i, l) = w1^T ReLU(W1u u_i + W1v v_l + W1p p_l + W1x x̄_il + b1)   (+ c1, dropped)
+        alpha(i, .) = softmax over the user's history R(i)
+
+    `inputs` picks the terms (the paper's Table 3 ablations: U+V, U+P, U+V+P, U+V+P+X).
+    `mode="avg"` is the item-level AVG of Table 2: alpha = 1 / |R(i)| (with no component
+    level this is SVD++ trained with BPR).
+
+    The content term enters only through W1x x̄_il = sum_m beta(i, l, m) W1x x_lm, so
+    callers pass `W1x x` of the distinct items (`project`) pooled by the component weights
+    (the raw pooled feature x̄_il of size F is never needed).
+
+    Args:
+        hidden: h (64 as Elliot; not given in the paper).
+        inputs: a subset of `("U", "V", "P", "X")`, at least one.
+        mode: `"att"` or `"avg"`.
+
+    Call arguments:
+        user_vectors: `[B, D]`; history_targets: `[B, L, D]` v_l; history_auxiliary:
+        `[B, L, D]` p_l; pooled_content: `[B, L, h]` W1x x̄_il or None; history_mask:
+        `[B, L]`.
+
+    Returns:
+        `[B, L]` weights, 0 at padding (all 0 for an empty history).
+    """
+
+    def __init__(self, hidden: int = 64, inputs=ITEM_INPUTS, mode: str = "att", **kwargs):
+        super().__init__(**kwargs)
+        inputs = tuple(inputs)
+        if mode not in MODES:
+            raise ValueError(f"Received: `mode={mode!r}`. Expected one of {MODES}.")
+        if not inputs or set(inputs) - set(ITEM_INPUTS) or len(set(inputs)) != len(inputs):
+            raise ValueError(
+                f"Received: `inputs={inputs}`. Expected distinct names from {ITEM_INPUTS}."
+            )
+        if int(hidden) < 1:
+            raise ValueError(f"Received: `hidden={hidden}`. Expected an integer >= 1.")
+        self.hidden = int(hidden)
+        self.inputs = tuple(name for name in ITEM_INPUTS if name in inputs)
+        self.mode = mode
+        self.softmax = SmoothedSoftmax(beta=1.0)
+
+    def build(self, embedding_dim: int, feature_dim: int | None = None):
+        if self.mode == "att":
+            glorot = keras.initializers.GlorotUniform
+            for name in self.inputs:
+                rows = feature_dim if name == "X" else embedding_dim
+                if rows is None:
+                    raise ValueError(
+                        "ItemAttention with input 'X' needs `feature_dim` (component features)."
+                    )
+                setattr(
+                    self,
+                    f"kernel_{name}",
+                    self.add_weight(shape=(rows, self.hidden), initializer=glorot(), name=name),
+                )
+            self.hidden_bias = self.add_weight(
+                shape=(self.hidden,), initializer="zeros", name="hidden_bias"
+            )
+            self.output_kernel = self.add_weight(
+                shape=(self.hidden,), initializer=glorot(), name="output_kernel"
+            )
+        self.built = True
+
+    @property
+    def uses_content(self) -> bool:
+        return self.mode == "att" and "X" in self.inputs
+
+    def project(self, components):
+        """`[U, C, F]` raw components -> `[U, C, h]` W1x x (None unless X is an input)."""
+        if not self.uses_content:
+            return None
+        return ops.matmul(ops.cast(components, self.kernel_X.dtype), self.kernel_X)
+
+    def call(self, user_vectors, history_targets, history_auxiliary, pooled_content, history_mask):
+        if self.mode == "avg":
+            return _masked_mean(history_mask)
+        terms = {
+            "U": lambda: ops.matmul(user_vectors, self.kernel_U)[:, None, :],
+            "V": lambda: ops.matmul(history_targets, self.kernel_V),
+            "P": lambda: ops.matmul(history_auxiliary, self.kernel_P),
+            "X": lambda: pooled_content,
+        }
+        hidden = self.hidden_bias
+        for name in self.inputs:
+            hidden = hidden + terms[name]()
+        scores = ops.sum(ops.relu(hidden) * self.output_kernel, axis=-1)
+        scores = scores + ops.zeros_like(ops.cast(history_mask, scores.dtype))
+        return self.softmax(scores, history_mask)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"hidden": self.hidden, "inputs": list(self.inputs), "mode": self.mode})
+        return config
