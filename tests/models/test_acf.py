@@ -30,6 +30,12 @@ def softmax(scores, mask):
     return exp / np.where(total > 0, total, 1.0)
 
 
+def slot_of(inputs, row, column):
+    """Row in `components` of history entry (row, column), from the pair arrays."""
+    position = row * inputs["history"].shape[1] + column
+    return inputs["pair_slots"][list(inputs["pair_positions"]).index(position)]
+
+
 def reference(model, inputs):
     """The paper's Eqs. 6-12 in numpy, from the model's own weights (one row at a time)."""
     get = lambda layer, name: ops.convert_to_numpy(getattr(layer, name))  # noqa: E731
@@ -47,7 +53,7 @@ def reference(model, inputs):
                 break
             hidden = get(item, "hidden_bias").copy()
             if "X" in model.attention_inputs:
-                slot = inputs["history_slots"][b, slot_column]
+                slot = slot_of(inputs, b, slot_column)
                 x = inputs["components"][slot].astype(np.float64)
                 m = inputs["component_mask"][slot]
                 if model.component_attention_mode == "att":
@@ -145,19 +151,20 @@ def test_svdpp_is_u_plus_the_mean_of_p(store):
         np.testing.assert_allclose(represented[b], U[user] + P[items].mean(0), rtol=1e-5)
 
 
-def test_slots_point_at_each_history_items_components(store):
+def test_pairs_point_at_each_history_items_components(store):
     data = batch(store)
-    history, mask, slots = data["history"], data["history_mask"], data["history_slots"]
-    values, component_mask = store.gather(np.where(mask, history, NUM_ITEMS).ravel())
-    gathered = data["components"][slots.ravel()]
-    np.testing.assert_array_equal(gathered[mask.ravel()], values[mask.ravel()])
-    np.testing.assert_array_equal(
-        data["component_mask"][slots.ravel()][mask.ravel()], component_mask[mask.ravel()]
-    )
+    history, mask = data["history"], data["history_mask"]
+    positions, slots = data["pair_positions"], data["pair_slots"]
+    real = positions < mask.size
+    # One pair per real history entry, in order; padded with B * L up to 256.
+    np.testing.assert_array_equal(positions[real], np.flatnonzero(mask.ravel()))
+    assert len(positions) == 256 and (positions[~real] == mask.size).all()
+    values, component_mask = store.gather(history.ravel()[positions[real]])
+    np.testing.assert_array_equal(data["components"][slots[real]], values)
+    np.testing.assert_array_equal(data["component_mask"][slots[real]], component_mask)
     assert data["components"].shape[0] == 64  # distinct items padded to a multiple of 64
     # Only the distinct items of the batch are gathered, each once.
-    distinct = np.unique(history[mask])
-    assert len(np.unique(slots[mask])) == len(distinct)
+    assert len(np.unique(slots[real])) == len(np.unique(history[mask]))
 
 
 def test_exclude_target_leaves_the_positive_out(store):
@@ -173,10 +180,13 @@ def test_components_and_padding_are_masked(store):
     keras.utils.set_random_seed(2)
     model = ACF(NUM_USERS, NUM_ITEMS, D, component_dim=F, initializer_stddev=0.5)
     data = batch(store)
-    alpha, beta = (ops.convert_to_numpy(x) for x in model.attention(data))
+    alpha, beta = (ops.convert_to_numpy(x) for x in model.attention(data, True))
     mask = data["history_mask"]
     assert np.all(alpha[~mask] == 0) and np.allclose(alpha.sum(1), 1.0)
-    component_mask = data["component_mask"][data["history_slots"]]
+    slots = np.zeros(mask.shape, np.int64)
+    real = data["pair_positions"] < mask.size
+    slots.ravel()[data["pair_positions"][real]] = data["pair_slots"][real]
+    component_mask = data["component_mask"][slots] & mask[..., None]
     assert np.all(beta[~component_mask] == 0)
     counts = component_mask.sum(-1)
     np.testing.assert_allclose(beta.sum(-1)[counts > 0], 1.0, rtol=1e-6)

@@ -37,6 +37,97 @@ def register(subparsers) -> None:
     text.set_defaults(func=run_text)
     _register_images(kinds)
     _register_import(kinds)
+    _register_components(kinds)
+
+
+def _register_components(kinds) -> None:
+    tokens = kinds.add_parser(
+        "components",
+        help="ACF components: word vectors of each item's text tokens or tags",
+        description=(
+            "Trains gensim Word2Vec (CBOW) on every item's tokens (the words of its text, or "
+            "its tags) and writes a component store: per item the vectors of its distinct "
+            "known tokens (ACF's component-level attention attends over them)."
+        ),
+    )
+    common.add_data_arguments(tokens)
+    tokens.add_argument("--output", required=True, metavar="COMPONENTS.h5", help="store to write")
+    tokens.add_argument(
+        "--source",
+        choices=("auto", "text", "tags"),
+        default="auto",
+        help="default: text, else tags",
+    )
+    tokens.add_argument("--dim", type=common.positive_int, default=64, help="vector size (64)")
+    tokens.add_argument(
+        "--max-components", type=common.positive_int, default=64, help="tokens kept per item"
+    )
+    tokens.add_argument("--min-count", type=common.positive_int, default=2, help="min count")
+    tokens.add_argument("--seed", type=common.non_negative_int, default=0, help="random seed")
+    tokens.set_defaults(func=run_components)
+    regions = kinds.add_parser(
+        "regions",
+        help="ACF components: a ResNet's last convolutional map (7 x 7 regions) per image",
+        description=(
+            "Runs a Keras ResNet without its top on every image of a folder (the file stem is "
+            "the item key) and writes the 7 x 7 x 2048 last convolutional map as 49 region "
+            "components per item (the ACF paper uses ResNet-152 res5c), streamed to a "
+            "float16 component store. --weights imagenet downloads Keras' weights first."
+        ),
+    )
+    regions.add_argument("--input", required=True, metavar="DIR", help="folder of item images")
+    regions.add_argument("--output", required=True, metavar="COMPONENTS.h5", help="store to write")
+    regions.add_argument(
+        "--backbone",
+        choices=("resnet50", "resnet101", "resnet152"),
+        default="resnet152",
+        help="default resnet152 (the paper's)",
+    )
+    regions.add_argument("--weights", default="imagenet", help="imagenet, none or a .h5 file")
+    regions.add_argument("--batch-size", type=common.positive_int, default=16)
+    regions.add_argument("--float32", action="store_true", help="store float32 (default float16)")
+    regions.add_argument("--skip-unreadable", action="store_true")
+    regions.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    regions.set_defaults(func=run_regions)
+
+
+def run_components(args: argparse.Namespace) -> int:
+    from tfrec.features.component_features import write_token_components
+
+    interactions = common.load_interactions(args)
+    record = write_token_components(
+        interactions,
+        args.output,
+        source=args.source,
+        dim=args.dim,
+        max_components=args.max_components,
+        min_count=args.min_count,
+        seed=args.seed,
+    )
+    print(
+        f"wrote {args.output}: {record['source']}, vocabulary {record['vocabulary_size']:,}, "
+        f"{record['mean_components']:.1f} components per item on average, "
+        f"{record['items_without_tokens']} items without any"
+    )
+    return 0
+
+
+def run_regions(args: argparse.Namespace) -> int:
+    from tfrec.features.component_features import cnn_region_components
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    record = cnn_region_components(
+        args.input,
+        args.output,
+        backbone=args.backbone,
+        weights=weights,
+        batch_size=args.batch_size,
+        dtype="float32" if args.float32 else "float16",
+        progress=not args.no_progress,
+        skip_unreadable=args.skip_unreadable,
+    )
+    print(f"wrote {args.output}: {record['extractor']}")
+    return 0
 
 
 def _register_images(kinds) -> None:

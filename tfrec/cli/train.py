@@ -59,7 +59,13 @@ def register(subparsers) -> None:
         "--k",
         type=common.positive_int,
         nargs="+",
-        help="cut-offs (default 10; 10 20 for fism, nais, iris)",
+        help="cut-offs (default 10; 10 20 for fism, nais, iris; 100 for acf, svdpp)",
+    )
+    parser.add_argument(
+        "--components",
+        metavar="COMPONENTS.h5",
+        help="acf: component store (`tfrec features components|regions`); default: word "
+        "vectors of the dataset's item text (else tags), built here as DIR/components.h5",
     )
     parser.add_argument(
         "--pretrain",
@@ -146,12 +152,34 @@ def history_item_features(args: argparse.Namespace, interactions):
     return features, {"item_features": source, "modality_dims": dims}
 
 
+def acf_components(args: argparse.Namespace, interactions):
+    """The `ComponentStore` of ACF: --components, or word vectors built into DIR."""
+    from tfrec.features.component_store import ComponentStore
+
+    path = args.components
+    if not path:
+        from tfrec.features.component_features import write_token_components
+
+        os.makedirs(args.output, exist_ok=True)
+        path = os.path.join(args.output, "components.h5")
+        record = write_token_components(interactions, path)
+        print(f"components: word vectors of {record['source']} -> {path}")
+    store = ComponentStore(path, interactions.item_keys)
+    print(
+        f"components: {path}, {store.max_components} x {store.dim} per item, "
+        f"{int((store.counts == 0).sum())} items without any"
+    )
+    return store.load()
+
+
 def run(args: argparse.Namespace) -> int:
     if args.backend:
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != args.backend:
             raise ValueError("--backend must be chosen before Keras is imported.")
         os.environ["KERAS_BACKEND"] = args.backend
     from tfrec.models.registry import needs_item_features
+    from tfrec.training.acf_experiment import run_acf_experiment
+    from tfrec.training.acf_presets import ACF_MODELS
     from tfrec.training.experiment import run_experiment
     from tfrec.training.history_experiment import HISTORY_MODELS
     from tfrec.training.history_experiment import run_history_experiment
@@ -168,6 +196,31 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset and args.split:
         extra_config["registry_split"] = args.split  # `tfrec evaluate` re-splits the same way.
     verbose = 0 if args.quiet else "auto"
+    if preset.model in ACF_MODELS:
+        if args.item_features or args.patience is not None:
+            raise ValueError(
+                f"--model {args.model} takes --components, not --item-features or --patience."
+            )
+        components = None
+        if preset.model == "acf":
+            components = acf_components(args, interactions)
+            extra_config["components_file"] = str(components.path)
+        elif args.components:
+            raise ValueError("--model svdpp reads no component features (no --components).")
+        result = run_acf_experiment(
+            interactions,
+            preset,
+            components=components,
+            seed=args.seed,
+            output_dir=args.output,
+            ks=tuple(args.k or (100,)),
+            evaluate_every=args.evaluate_every,
+            verbose=verbose,
+            extra_config=extra_config,
+        )
+        return _report(result, args)
+    if args.components:
+        raise ValueError(f"--components is for acf, not --model {args.model}.")
     if preset.model in HISTORY_MODELS:
         item_features = None
         if preset.model == "iris":

@@ -32,21 +32,22 @@ class ComponentAttention(keras.layers.Layer):
     the "whole item" feature, and has no weights.
 
     W2x x_lm does not depend on the user, so callers project each *distinct* item of a
-    batch once (`project`) and gather the projections for the rows that need them
-    (`history_slots`): the raw [batch, history, C, F] tensor is never formed.
+    batch once (`project`) and gather the projections for the (user, history item) pairs
+    that need them (`pair_slots`): the raw [batch, history, C, F] tensor is never formed,
+    and padded history entries cost nothing.
 
     Args:
         hidden: h, the width of the attention MLP (the paper does not give it; 64 as Elliot).
         mode: `"att"` or `"avg"`.
 
     Call arguments:
-        user_vectors: `[B, D]` u_i.
+        user_vectors: `[N, D]` u_i of each (user, history item) pair.
         projected: `[U, C, h]` W2x x of the batch's distinct history items (`project`).
         component_mask: `[U, C]` valid components of those items.
-        slots: `[B, L]` row of each history item in `projected`.
+        slots: `[N]` row of each pair's history item in `projected`.
 
     Returns:
-        `[B, L, C]` weights, 0 on invalid components (and all 0 for an item without any).
+        `[N, C]` weights, 0 on invalid components (and all 0 for an item without any).
     """
 
     def __init__(self, hidden: int = 64, mode: str = "att", **kwargs):
@@ -83,12 +84,12 @@ class ComponentAttention(keras.layers.Layer):
         return ops.matmul(ops.cast(components, self.feature_kernel.dtype), self.feature_kernel)
 
     def call(self, user_vectors, projected, component_mask, slots):
-        mask = ops.take(component_mask, slots, axis=0)  # [B, L, C]
+        mask = ops.take(component_mask, slots, axis=0)  # [N, C]
         if self.mode == "avg":
             return _masked_mean(mask)
-        user_term = ops.matmul(user_vectors, self.user_kernel)[:, None, None, :]
+        user_term = ops.matmul(user_vectors, self.user_kernel)[:, None, :]
         hidden = ops.relu(ops.take(projected, slots, axis=0) + user_term + self.hidden_bias)
-        scores = ops.sum(hidden * self.output_kernel, axis=-1)  # [B, L, C]
+        scores = ops.sum(hidden * self.output_kernel, axis=-1)  # [N, C]
         return self.softmax(scores, mask)
 
     def get_config(self):

@@ -47,9 +47,10 @@ class ACF(EmbeddingModel):
     Inputs of `call` (from `tfrec.sampling.acf_batches.ACFSampler`):
         `{"user": [B], "positive": [B], "negatives": [B, W], "history": [B, L] item ids
         padded with num_items, "history_mask": [B, L]}`, plus with components
-        `"history_slots": [B, L]` (row of each history item in `components`),
-        `"components": [U, C, F]` (the batch's distinct history items) and
-        `"component_mask": [U, C]`.
+        `"components": [U, C, F]` (the batch's distinct history items),
+        `"component_mask": [U, C]`, `"pair_positions": [N]` (flat position b * L + l of
+        each real history entry; B * L marks padding) and `"pair_slots": [N]` (its item's
+        row in `components`). The component attention runs on the N real entries only.
 
     Args:
         num_users, num_items: sizes of the id spaces.
@@ -139,8 +140,12 @@ class ACF(EmbeddingModel):
         zeros = ops.zeros((1, self.embedding_dim), dtype=layer.embeddings.dtype)
         return ops.concatenate([layer.embeddings, zeros], axis=0)
 
-    def attention(self, inputs):
-        """`(alpha [B, L], beta [B, L, C] or None)` for the batch's users and histories."""
+    def attention(self, inputs, return_component_weights: bool = False):
+        """`(alpha [B, L], beta [B, L, C] or None)` for the batch's users and histories.
+
+        beta is only formed on the padded grid when `return_component_weights` (analysis);
+        training works on the real history entries.
+        """
         users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
         history = ops.convert_to_tensor(inputs["history"], "int32")
         mask = ops.cast(ops.convert_to_tensor(inputs["history_mask"]), "bool")
@@ -150,12 +155,27 @@ class ACF(EmbeddingModel):
         if self.uses_components:
             components = ops.convert_to_tensor(inputs["components"])
             component_mask = ops.cast(ops.convert_to_tensor(inputs["component_mask"]), "bool")
-            slots = ops.convert_to_tensor(inputs["history_slots"], "int32")
-            beta = self.component_attention(
-                users, self.component_attention.project(components), component_mask, slots
-            )
+            positions = ops.convert_to_tensor(inputs["pair_positions"], "int32")
+            slots = ops.convert_to_tensor(inputs["pair_slots"], "int32")
+            batch, length = ops.shape(history)[0], ops.shape(history)[1]
+            # Pair -> its user's row; padding pairs (position B * L) -> an extra zero row B.
+            padded_users = ops.concatenate([users, ops.zeros_like(users[:1])], axis=0)
+            pair_users = ops.take(padded_users, positions // length, axis=0)
+            pair_beta = self.component_attention(
+                pair_users, self.component_attention.project(components), component_mask, slots
+            )  # [N, C]
             content = ops.take(self.item_attention.project(components), slots, axis=0)
-            pooled = ops.sum(ops.expand_dims(beta, -1) * content, axis=-2)  # W1x x̄ [B, L, h]
+            pair_pooled = ops.sum(ops.expand_dims(pair_beta, -1) * content, axis=-2)  # [N, h]
+            grid = batch * length + 1  # The last row collects the padding pairs.
+            pooled = ops.scatter(
+                ops.expand_dims(positions, -1), pair_pooled, (grid, ops.shape(pair_pooled)[1])
+            )
+            pooled = ops.reshape(pooled[:-1], (batch, length, -1))  # W1x x̄ [B, L, h]
+            if return_component_weights:
+                beta = ops.scatter(
+                    ops.expand_dims(positions, -1), pair_beta, (grid, ops.shape(pair_beta)[1])
+                )
+                beta = ops.reshape(beta[:-1], (batch, length, -1))
         alpha = self.item_attention(users, targets, auxiliary, pooled, mask)
         return alpha, beta
 

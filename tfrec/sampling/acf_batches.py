@@ -6,12 +6,17 @@ per pass, shuffled, negatives re-drawn against the training set), plus user i's 
 R(i) as padded item ids (`UserHistories`), and, for models that read content, the
 components of the batch's *distinct* history items only:
 
-    history_slots [B, L]   row of each history item in `components` (0 at padding)
-    components    [U, C, F] the U distinct items' components (U <= B * L, padded)
+    components     [U, C, F] the U distinct items' components (U <= B * L, padded)
     component_mask [U, C]
+    pair_positions [N]       flat position b * L + l of each real (unpadded) history entry
+    pair_slots     [N]       row in `components` of that entry's item
 
 so memory per step grows with the distinct items of one batch, never with all users'
-histories (15,000 items x 49 x 2,048 would be 6 GB per copy in float32).
+histories (15,000 items x 49 x 2,048 would be 6 GB per copy in float32), and the
+component attention runs on the N real history entries only, not on the padded B x L grid
+(users are drawn per interaction, so a batch's longest history is often several times its
+mean: on ml-1m-sample 232 against 40). N is padded to a multiple of `pair_pad_multiple`
+with the position B * L, which the model drops.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ def history_inputs(
     excluded: np.ndarray | None = None,
     pad_multiple: int = 8,
     component_pad_multiple: int = 64,
+    pair_pad_multiple: int = 256,
 ) -> dict[str, np.ndarray]:
     """The history part of an ACF batch for `users` (see the module docstring).
 
@@ -42,6 +48,7 @@ def history_inputs(
         pad_multiple: history width rounded up to a multiple of this.
         component_pad_multiple: number of distinct items rounded up to a multiple of this
             (fewer distinct shapes, so fewer retraces / XLA compilations).
+        pair_pad_multiple: number of real history entries rounded up likewise.
     """
     users = np.asarray(users, np.int64)
     history, mask = histories.gather(users, excluded, pad_multiple=pad_multiple)
@@ -57,8 +64,17 @@ def history_inputs(
     padded = np.full(rows, components.num_items, np.int64)  # the padding id: no components
     padded[: len(distinct)] = distinct
     values, component_mask = components.gather(padded)
+    positions = np.flatnonzero(mask.ravel())
+    pairs = -(-max(len(positions), 1) // pair_pad_multiple) * pair_pad_multiple
+    pair_positions = np.full(pairs, mask.size, np.int32)  # B * L: dropped by the model
+    pair_positions[: len(positions)] = positions
+    pair_slots = np.zeros(pairs, np.int32)
+    pair_slots[: len(positions)] = slots.ravel()[positions]
     inputs.update(
-        history_slots=slots.astype(np.int32), components=values, component_mask=component_mask
+        components=values,
+        component_mask=component_mask,
+        pair_positions=pair_positions,
+        pair_slots=pair_slots,
     )
     return inputs
 

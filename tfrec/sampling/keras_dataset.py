@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import keras
 
+from tfrec.sampling.acf_batches import ACFSampler
 from tfrec.sampling.negative_sampler import NegativeSampler
 
 
 class SamplerDataset(keras.utils.PyDataset):
-    """Feeds `NegativeSampler` batches to `model.fit` on every backend (TF, JAX, PyTorch).
+    """Feeds `NegativeSampler` (or `ACFSampler`) batches to `model.fit` on every backend.
 
     Step `i` of Keras epoch `e` is `(sampler.batch(g // P, g % P),)` with
     `g = e * steps_per_epoch + i` and P the sampler's steps per pass (with the default
@@ -56,10 +57,10 @@ class SamplerDataset(keras.utils.PyDataset):
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
         )
-        if not isinstance(sampler, NegativeSampler):
+        if not isinstance(sampler, NegativeSampler | ACFSampler):
             raise ValueError(
                 f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
-                "`tfrec.sampling.NegativeSampler`."
+                "`tfrec.sampling.NegativeSampler` (or an `ACFSampler`)."
             )
         if (
             isinstance(initial_epoch, bool)

@@ -352,5 +352,6 @@ register_preset(
 )
 
 
-# The history models (FISM, NAIS, IRIS) register theirs in their own module.
+# The history models (FISM, NAIS, IRIS) and ACF/SVD++ register theirs in their own modules.
+import tfrec.training.acf_presets  # noqa: E402,F401
 import tfrec.training.history_presets  # noqa: E402,F401
