@@ -1,7 +1,7 @@
 """Latency of an exported recommender through the TensorFlow SavedModel loader.
 
     python benchmarks/serving_latency.py [--export-dir saved_models/NAME/VERSION]
-        [--model cml|maml|nais] [--train Office/train.csv --test Office/test.csv]
+        [--model cml|maml|nais|iris] [--train Office/train.csv --test Office/test.csv]
         [--repeats 1000] [--json PATH]
 
 Without --export-dir it trains --model briefly on MAML Office (the registry dataset, or the
@@ -10,7 +10,9 @@ depend on the weights' quality) and exports it to a temporary folder. MAML's ite
 are Doc2Vec vectors of the items' text (2 epochs: any features give the same latency).
 `--model nais` trains NAIS (default preset, prod attention) on ml-1m-sample instead (the
 registry dataset, cached in $TFREC_DATA_DIR): a history model, scored from each user's
-training items with the attention of every (history item, candidate) pair.
+training items with the attention of every (history item, candidate) pair. `--model iris`
+does the same with Multimodal IRIS, whose two towers read the ml-1m-sample metadata and
+plot features (built once into the temporary folder).
 Then, on the `serving_default` signature as TF Serving calls it (`loaded.signatures[...]`,
 outputs copied to numpy):
 
@@ -43,7 +45,7 @@ from _office import load_office  # noqa: E402
 
 
 def export_history_model(directory: Path, model_name: str, steps: int) -> Path:
-    """A history model (NAIS) on ml-1m-sample, `steps` training steps, exported."""
+    """A history model (NAIS, IRIS) on ml-1m-sample, `steps` training steps, exported."""
     from tfrec.data import load_dataset
     from tfrec.sampling.history_batches import HistorySampler
     from tfrec.sampling.history_tf_dataset import make_history_tf_dataset
@@ -53,7 +55,12 @@ def export_history_model(directory: Path, model_name: str, steps: int) -> Path:
 
     data = load_dataset("ml-1m-sample")
     preset = get_preset(model_name)
-    model = build_history_model(preset, data.num_items, seed=0)
+    features = None
+    if model_name == "iris":
+        from tfrec.features.movie_features import iris_item_features
+
+        features, _ = iris_item_features(data, directory / "features.h5", verbose=False)
+    model = build_history_model(preset, data.num_items, seed=0, item_features=features)
     if steps:
         sampler = HistorySampler(
             data.train, num_negatives=preset.num_negatives, batch_size=preset.batch_size
@@ -158,7 +165,7 @@ def main() -> None:
     export_dir = Path(args.export_dir) if args.export_dir else None
     with tempfile.TemporaryDirectory() as scratch:
         if export_dir is None:
-            export = export_history_model if args.model == "nais" else export_office_model
+            export = export_history_model if args.model in ("nais", "iris") else export_office_model
             export_dir = export(Path(scratch), args.model, args.train_steps)
         info_path = export_dir / "assets.extra" / "tfrec_export.json"
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
@@ -191,7 +198,7 @@ if __name__ == "__main__":
     parser.add_argument("--export-dir", help="a version folder saved_models/NAME/VERSION")
     add_office_arguments(parser)
     parser.add_argument(
-        "--model", choices=("cml", "maml", "nais"), default="cml", help="when training"
+        "--model", choices=("cml", "maml", "nais", "iris"), default="cml", help="when training"
     )
     parser.add_argument("--train-steps", type=int, default=20, help="steps when training (0: none)")
     parser.add_argument("--repeats", type=int, default=1000, help="one-user calls per statistic")

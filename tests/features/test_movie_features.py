@@ -154,11 +154,10 @@ def test_iris_item_features_build_tags_once_and_fill_text_with_zeros(cloth, tmp_
 
 
 def test_iris_item_features_need_side_information(tmp_path):
-    from tfrec.data.synthetic import make_synthetic
-
     import dataclasses
 
     from tfrec.data.interactions import ItemSideInfo
+    from tfrec.data.synthetic import make_synthetic
 
     data = make_synthetic(num_users=5, num_items=6, interactions_per_user=2, num_clusters=2)
     with pytest.raises(ValueError, match="Expected some of \\['genres', 'genre'"):

@@ -259,3 +259,40 @@ def test_training_steps_lower_the_loss(store):
     for _ in range(30):
         last = float(model.train_on_batch(data))
     assert last < 0.5 * first
+
+
+def test_run_acf_experiment_trains_and_ranks_every_item(tmp_path):
+    """One short run on each backend's pipeline (tf.data on TensorFlow, PyDataset on JAX):
+    the metrics are those of full ranking at K = 100, from the saved model too."""
+    import json
+
+    from tfrec.data.synthetic import make_synthetic
+    from tfrec.evaluation.full_ranking import evaluate_full_ranking
+    from tfrec.training import get_preset
+    from tfrec.training.acf_experiment import run_acf_experiment
+
+    data = make_synthetic(num_users=60, num_items=120, interactions_per_user=6, num_clusters=3)
+    rng = np.random.default_rng(0)
+    path = write_components(
+        tmp_path / "c.h5",
+        {key: rng.normal(size=(1 + k % 3, 4)) for k, key in enumerate(data.item_keys)},
+    )
+    components = ComponentStore(path, data.item_keys).load()
+    preset = get_preset("acf").replace(epochs=2, batch_size=64, embedding_dim=8)
+    result = run_acf_experiment(
+        data, preset, components=components, output_dir=tmp_path / "run", verbose=0
+    )
+    payload = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(payload) >= {"hr@100", "ndcg@100", "config", "history"}
+    assert len(payload["history"]["loss"]) == 2 and payload["config"]["components"]["dim"] == 4
+    assert 0.0 < payload["hr@100"] <= 1.0 and payload["hr@100"] == result.metrics["hr@100"]
+    loaded = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    histories = UserHistories(data.train)
+    again = evaluate_full_ranking(
+        loaded.full_ranking_scorer(histories, components), data, ks=(100,)
+    )
+    assert again.metrics["ndcg@100"] == pytest.approx(payload["ndcg@100"], abs=1e-6)
+    svdpp = run_acf_experiment(
+        data, get_preset("svdpp").replace(epochs=1, batch_size=64), verbose=0
+    )
+    assert not svdpp.model.uses_components and svdpp.config["components"] is None

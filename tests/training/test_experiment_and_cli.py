@@ -129,3 +129,41 @@ def test_cli_reports_a_malformed_file_by_line(tmp_path, capsys):
     )
     error = capsys.readouterr().err
     assert code == 2 and "train.csv" in error and "line 3" in error
+
+
+def test_cli_trains_acf_and_svdpp_then_evaluates(tmp_path, monkeypatch, capsys):
+    """`tfrec train --model acf` builds word-vector components from the item text when no
+    --components is given; metrics.json has hr@100 and ndcg@100; `tfrec evaluate` agrees."""
+    from tfrec.cli import common
+    from tfrec.data.synthetic import make_synthetic
+
+    data = make_synthetic(num_users=40, num_items=60, interactions_per_user=5, num_clusters=3)
+    monkeypatch.setattr(common, "load_interactions", lambda args: data)
+    for model in ("acf", "svdpp"):
+        output = tmp_path / model
+        argv = ["train", "--model", model, "--dataset", "synthetic", "--output", str(output)]
+        assert main([*argv, "--epochs", "1", "--batch-size", "32", "--quiet"]) == 0
+        payload = json.loads((output / "metrics.json").read_text())
+        assert 0.0 <= payload["ndcg@100"] <= payload["hr@100"] <= 1.0
+        assert (output / "components.h5").exists() == (model == "acf")
+        again = tmp_path / f"{model}.json"
+        assert main(["evaluate", "--model-dir", str(output), "--output", str(again)]) == 0
+        evaluated = json.loads(again.read_text())
+        assert evaluated["hr@100"] == pytest.approx(payload["hr@100"])
+    argv = ["train", "--model", "svdpp", "--dataset", "s", "--output", str(tmp_path / "x")]
+    assert main([*argv, "--components", str(tmp_path / "acf" / "components.h5")]) == 2
+    assert "svdpp reads no component features" in capsys.readouterr().err
+
+
+def test_cli_writes_token_components(tmp_path, monkeypatch):
+    from tfrec.cli import common
+    from tfrec.data.synthetic import make_synthetic
+    from tfrec.features.component_store import ComponentStore
+
+    data = make_synthetic(num_users=10, num_items=20, interactions_per_user=3, num_clusters=2)
+    monkeypatch.setattr(common, "load_interactions", lambda args: data)
+    output = tmp_path / "c.h5"
+    argv = ["features", "components", "--dataset", "synthetic", "--output", str(output)]
+    assert main([*argv, "--dim", "5", "--min-count", "1"]) == 0
+    store = ComponentStore(output, data.item_keys)
+    assert store.dim == 5 and (store.counts >= 1).all()

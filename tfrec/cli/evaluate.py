@@ -56,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
     interactions = common.load_interactions(args)
     model = keras.saving.load_model(model_path)
 
-    if isinstance(model, ItemSimilarityModel):
+    from tfrec.models.acf import ACF
+
+    if isinstance(model, ACF):
+        result = _evaluate_acf(model, interactions, config, args)
+    elif isinstance(model, ItemSimilarityModel):
         from tfrec.training.history_experiment import evaluate_history_model
         from tfrec.training.presets import get_preset
 
@@ -74,6 +78,32 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         write_json(args.output, {k: float(v) for k, v in result.metrics.items()})
     return 0
+
+
+def _evaluate_acf(model, interactions, config, args):
+    """ACF / SVD++: full ranking from each user's training history (and its components)."""
+    from tfrec.evaluation.full_ranking import evaluate_full_ranking
+    from tfrec.features.component_store import ComponentStore
+    from tfrec.sampling.user_histories import UserHistories
+
+    if (model.num_users, model.num_items) != (interactions.num_users, interactions.num_items):
+        raise ValueError(
+            f"The model has {model.num_users} users x {model.num_items} items, the data "
+            f"{interactions.num_users} x {interactions.num_items}: not the data it was trained on."
+        )
+    components = None
+    if model.uses_components:
+        path = config.get("components_file")
+        if not path:
+            raise ValueError("metrics.json records no components file for this ACF model.")
+        components = ComponentStore(path, interactions.item_keys).load()
+    histories = UserHistories(
+        interactions.train,
+        max_history_length=config.get("max_history_length"),
+        timestamps=interactions.train_timestamps,
+    )
+    scorer = model.full_ranking_scorer(histories, components)
+    return evaluate_full_ranking(scorer, interactions, ks=tuple(args.k or (100,)))
 
 
 def _evaluate_full(model, interactions, args):

@@ -49,7 +49,9 @@ def build_region_backbone(backbone: str = "resnet152", weights="imagenet", *, se
     state = random.getstate()
     random.seed(seed)  # Keras seeds unseeded initializers from Python's `random`.
     try:
-        return constructor(include_top=False, weights=weights, pooling=None)
+        return constructor(
+            include_top=False, weights=weights, pooling=None, input_shape=(224, 224, 3)
+        )
     finally:
         random.setstate(state)
 
@@ -214,7 +216,8 @@ def item_tokens(interactions, source: str = "auto") -> tuple[dict[str, list[str]
 
         if not side.text:
             raise ValueError(f"{interactions.name} has no item text for text components.")
-        return {k: simple_preprocess(v, min_len=2) for k, v in side.text.items()}, source
+        # The tokenizer of the Doc2Vec text features (`doc2vec_features`).
+        return {k: simple_preprocess(v, min_len=1) for k, v in side.text.items()}, source
     if source == "tags":
         if not side.tags:
             raise ValueError(f"{interactions.name} has no item tags for tag components.")
