@@ -69,6 +69,10 @@ def test_token_components_are_word_vectors_of_distinct_known_tokens():
     np.testing.assert_array_equal(components["a"][0], components["c"][0])  # both "red"
     assert record["vocabulary_size"] == 3 and record["items_without_tokens"] == 1
     assert record["items_cut_to_max_components"] == 1  # c: red, blue, shoe
+    *_, kept = token_components(
+        tokens, dim=8, max_components=2, min_count=2, epochs=5, return_tokens=True
+    )
+    assert kept == {"a": ["red", "shoe"], "b": ["blue", "shoe"], "c": ["red", "blue"], "d": []}
 
 
 def test_item_tokens_and_store_from_a_dataset(tmp_path):

@@ -137,8 +137,12 @@ def token_components(
     window: int = 5,
     epochs: int = 20,
     seed: int = 0,
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    return_tokens: bool = False,
+):
     """Word2Vec vectors of each item's tokens: `{item key: [c, dim]}` and a provenance record.
+
+    With `return_tokens`, a third value `{item key: [token of each component]}` names the
+    components (e.g. to label a component-attention heatmap).
 
     Args:
         tokens: item key -> its tokens in order (words of its text, or its tags).
@@ -146,6 +150,7 @@ def token_components(
         max_components: keep the first this many distinct known tokens of an item.
         min_count: tokens seen fewer times over all items are dropped (no vector).
         window, epochs, seed: Word2Vec (CBOW) settings; one worker for reproducibility.
+        return_tokens: also return the token of every component.
     """
     from gensim.models import Word2Vec
 
@@ -166,12 +171,13 @@ def token_components(
         sg=0,
     )
     vocabulary = model.wv.key_to_index
-    components = {}
+    components, kept = {}, {}
     lengths = []
     for key, sentence in zip(keys, sentences, strict=True):
         known = list(dict.fromkeys(token for token in sentence if token in vocabulary))
         lengths.append(len(known))
         known = known[:max_components]
+        kept[key] = known
         components[key] = (
             np.stack([model.wv[token] for token in known]).astype(np.float32)
             if known
@@ -194,6 +200,8 @@ def token_components(
         "items_cut_to_max_components": int((lengths > max_components).sum()),
         "mean_components": float(np.minimum(lengths, max_components).mean()),
     }
+    if return_tokens:
+        return components, provenance, kept
     return components, provenance
 
 
