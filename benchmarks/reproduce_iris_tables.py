@@ -46,6 +46,7 @@ import numpy as np
 from tfrec.data.registry import load_dataset
 from tfrec.evaluation import RankingResult
 from tfrec.evaluation import paired_t_test
+from tfrec.evaluation.sampled import evaluate_sampled
 from tfrec.features.movie_features import iris_item_features
 from tfrec.training import get_preset
 from tfrec.training.history_experiment import run_history_experiment
@@ -118,6 +119,10 @@ def main() -> None:
     record = json.loads(output.read_text()) if output.exists() else {"runs": {}}
     per_user = dict(np.load(per_user_path)) if per_user_path.exists() else {}
     data = load_dataset(args.dataset, split="leave-one-out-random", progress=False)
+    # Reference row: items ranked by their training popularity (no model).
+    popularity = np.asarray(data.train.sum(axis=0)).ravel().astype(np.float32)
+    ranked = evaluate_sampled(lambda users, items: popularity[items], data, ks=(10, 20))
+    record["popularity"] = {m: ranked.metrics[m] for m in METRICS}
     if not args.summary_only:
         print(data.summary(), flush=True)
         store = Path(args.features_dir) / f"{args.dataset}_iris_features.h5"
@@ -176,6 +181,9 @@ def summary(record, per_user, args) -> None:
     for dim in args.dims:
         print(f"\n{args.dataset}, e = {dim} (values in %, mean +- std over seeds; paper row)")
         print(f"{'method':<22}" + "".join(f"{m:>17}" for m in METRICS) + "   epochs")
+        if "popularity" in record:
+            cells = "".join(f"{100 * record['popularity'][m]:>17.2f}" for m in METRICS)
+            print(f"{'Popularity':<22}{cells}")
         for model in ROWS:
             runs = [record["runs"].get(f"{model}/e{dim}/s{s}") for s in args.seeds]
             runs = [run for run in runs if run]
