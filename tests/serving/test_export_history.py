@@ -37,7 +37,11 @@ MODELS = {  # name -> (registry model, preset, changes)
     "nais-prod": ("nais", None, {"attention_size": 8}),
     "nais-concat": ("nais", None, {"attention": "concat", "activation": "tanh", "alpha": 0.3}),
     "iris": ("iris", "multimodal", {"attention_size": 8}),
+    "fism-clip3": ("fism", None, {"alpha": 0.5}),
 }
+# Exported with the training clip: known users are scored from their first 3 items only
+# (the synthetic split has no timestamps: item-id order), as `evaluate_history_model` does.
+CLIPPED = {"fism-clip3": 3}
 SCORE_USERS = ["u2", "nobody", "u9", "u2"]
 SCORE_ITEMS = [["i0", "i29", "no-item"], ["i1", "i2", "i3"], ["i5", "i5", "i17"], ["i3"] * 3]
 # A new user's histories: unknown keys, "" padding, repeated keys, an empty history.
@@ -110,7 +114,16 @@ def exported(tmp_path_factory) -> tuple[dict[str, Exported], object]:
         patch.setattr(history_scorers, "HISTORY_MIN_BLOCK_ITEMS", 7)
         for name, (model_name, preset_name, changes) in MODELS.items():
             models[name] = train_briefly(model_name, preset_name, changes, data)
-            export_dir = os.fspath(export_model(models[name], data, base, name=name))
+            export_dir = os.fspath(
+                export_model(
+                    models[name],
+                    data,
+                    base,
+                    name=name,
+                    max_history_length=CLIPPED.get(name),
+                    clip="first",
+                )
+            )
             calls.update(
                 {(name, label): call for label, call in calls_for(name, export_dir, data).items()}
             )
@@ -133,8 +146,9 @@ def catalogue_scores(model, histories):
     return np.asarray(model.score_candidates(ids, mask, items))
 
 
-def training_histories(data, users):
-    return [list(data.train[u].indices) for u in users]
+def training_histories(data, users, name=None):
+    """The lists the export scores users from: all training items, or the clipped ones."""
+    return [list(data.train[u].indices)[: CLIPPED.get(name)] for u in users]
 
 
 def assert_top_k(output, items, scores, rows=slice(None)):
@@ -155,7 +169,7 @@ def test_recommend_and_score_match_the_in_memory_model(exported, name):
     served, data = exported
     model, outputs = served[name].model, served[name].outputs
     users = np.arange(NUM_USERS)
-    full = catalogue_scores(model, training_histories(data, users))
+    full = catalogue_scores(model, training_histories(data, users, name))
     items, scores = top_k_items(lambda ids: full[ids], users, 6, data.train)
     assert_top_k(outputs["recommend"], items, scores, rows=slice(0, NUM_USERS))
     assert outputs["recommend"]["known_user"] == [True] * NUM_USERS + [False]
@@ -174,7 +188,7 @@ def test_recommend_and_score_match_the_in_memory_model(exported, name):
 def test_score_signature_with_unknown_and_repeated_keys(exported, name):
     served, data = exported
     model, output = served[name].model, served[name].outputs["score"]
-    full = catalogue_scores(model, training_histories(data, [2, 0, 9, 2]))
+    full = catalogue_scores(model, training_histories(data, [2, 0, 9, 2], name))
     expected = [
         [full[0, 0], full[0, 29], np.nan],
         [np.nan] * 3,  # Unknown user.
@@ -208,7 +222,7 @@ def test_recommend_from_history_serves_new_users(exported, name):
     assert served[name].outputs["from_no_rows"]["item_ids"] == [order[:3].tolist()]
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", [name for name in MODELS if name not in CLIPPED])
 def test_a_known_users_history_gives_their_recommendations(exported, name):
     outputs = exported[0][name].outputs
     for row in (0, 1):  # In training order and reversed.
@@ -218,6 +232,23 @@ def test_a_known_users_history_gives_their_recommendations(exported, name):
             outputs["from_known_history"]["scores"][row], outputs["huge_k"]["scores"][0], atol=1e-5
         )
     assert outputs["from_known_history"]["known_history"] == [True, True]
+
+
+def test_clipped_export_scores_like_the_evaluation_and_excludes_every_training_item(exported):
+    """The export matches the 1 + 99 evaluation's scorer (same clip); exclusion is not
+    clipped: none of a user's training items, clipped or not, is recommended."""
+    served, data = exported
+    model, outputs = served["fism-clip3"].model, served["fism-clip3"].outputs
+    users = np.arange(NUM_USERS)
+    assert max(data.train[u].nnz for u in users) > 3  # the clip matters for these users
+    scorer = model.sampled_scorer(data.train, max_history_length=3, clip="first")
+    candidates = np.tile(np.arange(NUM_ITEMS, dtype=np.int32), (NUM_USERS, 1))
+    np.testing.assert_allclose(
+        outputs["score_catalogue"]["scores"], scorer(users, candidates), rtol=0, atol=1e-5
+    )
+    for user in users:
+        recommended = set(outputs["recommend"]["item_ids"][user])
+        assert not recommended & set(data.train[user].indices.tolist())
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -248,7 +279,7 @@ def test_explain_matches_the_models_explanation(exported, name):
         output["scores"][3], keras.ops.convert_to_numpy(model.item_bias)[9], atol=1e-6
     )
     assert weights[4].tolist() == [0.0] * 5 and output["scores"][4] == output["bias"][4] == 0.0
-    if name == "fism":  # Uniform weights over the used places.
+    if name.startswith("fism"):  # Uniform weights over the used places.
         assert weights[0].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
 
 
@@ -314,5 +345,5 @@ def test_op_set_is_standard_tensorflow(exported, name):
     assert not ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
     assert [op for op in sorted(ops) if op_def_registry.get(op) is None] == []
     assert {"HashTableV2", "LookupTableFindV2", "TopKV2", "RaggedRange"} <= ops
-    if name != "fism":  # Block-wise attention: a while loop, not an unrolled graph.
+    if not name.startswith("fism"):  # Block-wise attention: a while loop, not an unrolled graph.
         assert ops & {"While", "StatelessWhile"}

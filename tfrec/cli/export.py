@@ -51,10 +51,12 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(
             f"{model_path} does not exist: is {model_dir} a `tfrec train` output?"
         )
+    metrics_path = model_dir / "metrics.json"
+    config = json.loads(metrics_path.read_text())["config"] if metrics_path.is_file() else {}
     if not args.dataset and not args.train:
-        metrics_path = model_dir / "metrics.json"
-        if metrics_path.is_file():
-            args.dataset = json.loads(metrics_path.read_text())["config"].get("registry_dataset")
+        if config:
+            args.dataset = config.get("registry_dataset")
+            args.split = args.split or config.get("registry_split")
         if not args.dataset:
             raise ValueError(
                 "The model was not trained on a registry dataset: give the data arguments "
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             f"The model has {model.num_users} users x {model.num_items} items, the data "
             f"{interactions.num_users} x {interactions.num_items}: not the data it was trained on."
         )
+    # History models are scored from their training lists clipped as in training.
+    clipping = config.get("history_training") or {}
     target = export_model(
         model,
         interactions,
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         version=args.version,
         warmup=not args.no_warmup,
         serving_base_path=args.serving_base_path,
+        max_history_length=clipping.get("max_history_length"),
+        clip=clipping.get("clip", "first"),
     )
     print(f"wrote {target} and {Path(args.base) / 'models.config'}")
     return 0

@@ -50,6 +50,8 @@ def export_model(
     *,
     warmup: bool = True,
     serving_base_path: str | None = None,
+    max_history_length: int | None = None,
+    clip: str = "first",
 ) -> Path:
     """Exports `model` with its vocabularies and training items as `base_dir/NAME/VERSION/`.
 
@@ -74,6 +76,10 @@ def export_model(
         warmup: write TF Serving warm-up requests (needs tensorflow-serving-api).
         serving_base_path: where TF Serving sees `base_dir`, for `models.config` (e.g.
             `/models` inside the docker image); default the absolute path of `base_dir`.
+        max_history_length, clip: history models: score known users from their training
+            lists clipped as in training (`HistoryTraining`: the NAIS code keeps the first
+            299 items), so the export matches `evaluate_history_model`; None scores from
+            every training item. `tfrec export` reads them from metrics.json.
 
     Returns:
         The path of the new version folder.
@@ -102,7 +108,17 @@ def export_model(
     module_class = (
         HistoryRecommenderModule if isinstance(scorer, HistoryScorer) else RecommenderModule
     )
-    module = module_class.from_model(model, interactions, scorer)
+    if module_class is HistoryRecommenderModule:
+        module = module_class.from_model(
+            model, interactions, scorer, max_history_length=max_history_length, clip=clip
+        )
+    elif max_history_length is not None:
+        raise ValueError(
+            f"Received `max_history_length` for a {type(model).__name__}. Expected it only "
+            "for the history models (FISM, NAIS, IRIS)."
+        )
+    else:
+        module = module_class.from_model(model, interactions, scorer)
     model_dir.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=_TEMPORARY_PREFIX, dir=model_dir))
     try:

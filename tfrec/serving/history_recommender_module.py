@@ -53,6 +53,10 @@ class HistoryRecommenderModule(tf.Module):
             the popularity ranking.
         extras: the model's tables (`scorer.extras_fn(model)`).
         options: the graph's structure (`scorer.options_fn(model)`).
+        histories: `(row_splits, items)` of the lists the known users are *scored* from,
+            when they differ from their training items: the training clip (the NAIS code
+            scores from the first 299 items; `from_model(max_history_length=...)`). Default:
+            every training item. Recommendations always exclude every training item.
 
     Example:
     >>> module = HistoryRecommenderModule.from_model(model, interactions)
@@ -67,6 +71,7 @@ class HistoryRecommenderModule(tf.Module):
         train: sp.csr_matrix,
         extras: dict[str, np.ndarray],
         options: dict[str, str],
+        histories: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         super().__init__(name="history_recommender")
         user_keys = [str(key) for key in user_keys]
@@ -101,6 +106,18 @@ class HistoryRecommenderModule(tf.Module):
         self.train_items = tf.Variable(
             train.indices.astype(np.int64), trainable=False, name="train_items"
         )
+        splits, items = histories if histories is not None else (train.indptr, train.indices)
+        if len(splits) != num_users + 1:
+            raise ValueError(
+                f"Received `histories` with {len(splits) - 1} rows. Expected {num_users}."
+            )
+        # The lists the known users are scored from (clipped as in training).
+        self.history_row_splits = tf.Variable(
+            np.asarray(splits, np.int64), trainable=False, name="history_row_splits"
+        )
+        self.history_items = tf.Variable(
+            np.asarray(items, np.int64), trainable=False, name="history_items"
+        )
         popularity = np.bincount(train.indices, minlength=num_items).astype(np.float32)
         self.popularity = tf.Variable(popularity, trainable=False, name="popularity")
         self.extras = {
@@ -110,12 +127,35 @@ class HistoryRecommenderModule(tf.Module):
 
     @classmethod
     def from_model(
-        cls, model, interactions, scorer: HistoryScorer | None = None
+        cls,
+        model,
+        interactions,
+        scorer: HistoryScorer | None = None,
+        *,
+        max_history_length: int | None = None,
+        clip: str = "first",
     ) -> HistoryRecommenderModule:
-        """Copies `model`'s tables (as numpy, on any Keras backend) and `interactions`."""
+        """Copies `model`'s tables (as numpy, on any Keras backend) and `interactions`.
+
+        `max_history_length` and `clip` are the training's (`HistoryTraining`): known users
+        are scored from the same clipped lists as in training and evaluation (histories in
+        time order when the split has timestamps).
+        """
+        from tfrec.sampling.user_histories import UserHistories
         from tfrec.serving.scorers import get_scorer
 
         scorer = scorer or get_scorer(model)
+        histories = None
+        if max_history_length is not None:
+            lists = UserHistories(
+                interactions.train,
+                max_history_length=max_history_length,
+                clip=clip,
+                timestamps=interactions.train_timestamps,
+            )
+            ids, mask = lists.gather(np.arange(interactions.num_users), pad_multiple=1)
+            splits = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])
+            histories = (splits, ids[mask])
         return cls(
             scorer,
             interactions.user_keys,
@@ -123,6 +163,7 @@ class HistoryRecommenderModule(tf.Module):
             interactions.train,
             scorer.extras_fn(model),
             scorer.options_fn(model),
+            histories,
         )
 
     def serving_signatures(self) -> dict:
@@ -140,11 +181,11 @@ class HistoryRecommenderModule(tf.Module):
     def recommend(self, user_keys, k):
         user_ids = self.user_lookup.lookup(user_keys)
         known_user = user_ids >= 0
-        history, mask = self._training_histories(tf.maximum(user_ids, 0), known_user)
+        history, mask = self._scoring_histories(tf.maximum(user_ids, 0), known_user)
         scores = self._catalogue_scores(history, mask)
         # Unknown users: the popularity ranking (training counts), nothing excluded.
         scores = tf.where(known_user[:, None], scores, self.popularity[None, :])
-        excluded = self._marks(history, mask)
+        excluded = self._marks(*self._training_histories(tf.maximum(user_ids, 0), known_user))
         outputs = self._top_k(scores, excluded, k)
         outputs["known_user"] = known_user
         return outputs
@@ -165,7 +206,7 @@ class HistoryRecommenderModule(tf.Module):
         user_ids = self.user_lookup.lookup(user_keys)
         item_ids = self.item_lookup.lookup(item_keys)
         known_user = user_ids >= 0
-        history, mask = self._training_histories(tf.maximum(user_ids, 0), known_user)
+        history, mask = self._scoring_histories(tf.maximum(user_ids, 0), known_user)
         scores = history_scores(
             history, mask, tf.maximum(item_ids, 0), self._extras(), self._options
         )
@@ -206,10 +247,17 @@ class HistoryRecommenderModule(tf.Module):
     def _training_histories(self, user_ids, known_user):
         """`[b, L]` training items of the users (padding num_items; none for unknown users)
         and their bool mask, L the longest history in the batch."""
-        starts = tf.gather(self.train_row_splits, user_ids)
-        limits = tf.where(known_user, tf.gather(self.train_row_splits, user_ids + 1), starts)
+        return self._rows(self.train_row_splits, self.train_items, user_ids, known_user)
+
+    def _scoring_histories(self, user_ids, known_user):
+        """As `_training_histories`, the lists the users are scored from (clipped)."""
+        return self._rows(self.history_row_splits, self.history_items, user_ids, known_user)
+
+    def _rows(self, row_splits, values, user_ids, known_user):
+        starts = tf.gather(row_splits, user_ids)
+        limits = tf.where(known_user, tf.gather(row_splits, user_ids + 1), starts)
         positions = tf.ragged.range(starts, limits)
-        items = positions.with_flat_values(tf.gather(self.train_items, positions.flat_values))
+        items = positions.with_flat_values(tf.gather(values, positions.flat_values))
         history = items.to_tensor(default_value=tf.constant(self.num_items, tf.int64))
         mask = tf.sequence_mask(items.row_lengths(), tf.shape(history, tf.int64)[1])
         return history, mask
