@@ -15,6 +15,8 @@ nothing is selected on the test split. For each (embedding size, seed):
 1. FISM, preset `code[-64]` (NAIS authors' FISM.py: Adagrad 0.01, 4 negatives).
 2. NAIS, preset `iris-paper[-64]` (NAIS.py with the IRIS paper's beta 0.8), started from the
    FISM of step 1 (the NAIS code's `pretrain=1`; the same FISM run, not a second one).
+1b, 2b. `fism-adam`, `nais-adam`: the same models trained as IRIS is (Adam 0.001; presets
+   `iris-adam[-64]`), NAIS from the Adam FISM.
 3. Image-add-Text IRIS and Multimodal IRIS, presets `image-add-text[-64]` and
    `multimodal[-64]` (paper §IV.D: Adam 0.001, batch 512, beta 0.8, no pre-training).
 
@@ -53,10 +55,12 @@ from tfrec.training.history_experiment import run_history_experiment
 from tfrec.utils.atomic import atomic_path
 
 METRICS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20")
-ROWS = ("fism", "nais", "image-add-text", "multimodal")
+ROWS = ("fism", "nais", "fism-adam", "nais-adam", "image-add-text", "multimodal")
 TITLES = {
     "fism": "FISM",
     "nais": "NAIS",
+    "fism-adam": "FISM (Adam)",
+    "nais-adam": "NAIS (Adam)",
     "image-add-text": "Image-add-Text IRIS",
     "multimodal": "Multimodal IRIS",
 }
@@ -86,12 +90,12 @@ PAPER = {
 
 def run_one(data, model: str, dim: int, seed: int, args, features, fism):
     suffix = "-64" if dim == 64 else ""  # Other sizes: the e = 16 preset, resized.
-    if model == "fism":
-        preset = get_preset("fism", f"code{suffix}")
+    if model in ("fism", "fism-adam"):
+        preset = get_preset("fism", f"{'code' if model == 'fism' else 'iris-adam'}{suffix}")
         kwargs = {"pretrain": None}
-    elif model == "nais":
-        preset = get_preset("nais", f"iris-paper{suffix}")
-        kwargs = {"pretrain": fism}
+    elif model in ("nais", "nais-adam"):
+        preset = get_preset("nais", f"{'iris-paper' if model == 'nais' else 'iris-adam'}{suffix}")
+        kwargs = {"pretrain": fism[model.replace("nais", "fism")]}
     else:
         preset = get_preset("iris", f"{model}{suffix}")
         kwargs = {"pretrain": None, "item_features": features}
@@ -139,15 +143,16 @@ def main() -> None:
         for dim in args.dims:
             for seed in args.seeds:
                 missing = [m for m in args.models if f"{m}/e{dim}/s{seed}" not in record["runs"]]
-                if "nais" in missing and "fism" not in missing:
-                    missing.insert(0, "fism")  # NAIS starts from this seed's FISM model.
-                fism = None
+                for nais, fism_name in (("nais", "fism"), ("nais-adam", "fism-adam")):
+                    if nais in missing and fism_name not in missing:
+                        missing.insert(0, fism_name)  # NAIS starts from this seed's FISM.
+                fism = {}
                 for model in missing:
                     key = f"{model}/e{dim}/s{seed}"
                     started = time.perf_counter()
                     result = run_one(data, model, dim, seed, args, features, fism)
-                    if model == "fism":
-                        fism = result.model
+                    if model.startswith("fism"):
+                        fism[model] = result.model
                     stopping = result.config.get("early_stopping") or {}
                     record["runs"][key] = {
                         **{m: result.metrics[m] for m in METRICS},
@@ -212,6 +217,10 @@ def summary(record, per_user, args) -> None:
             ("image-add-text", "nais"),
             ("nais", "fism"),
             ("multimodal", "fism"),
+            ("image-add-text", "nais-adam"),
+            ("nais-adam", "fism-adam"),
+            ("multimodal", "fism-adam"),
+            ("fism-adam", "fism"),
         ):
             for metric in ("hr@10", "ndcg@10"):
                 a = _averaged(per_user, better, dim, args.seeds, metric)
