@@ -167,3 +167,25 @@ def test_cli_writes_token_components(tmp_path, monkeypatch):
     assert main([*argv, "--dim", "5", "--min-count", "1"]) == 0
     store = ComponentStore(output, data.item_keys)
     assert store.dim == 5 and (store.counts >= 1).all()
+
+
+def test_cli_trains_mml_with_item_labels_from_a_file(tmp_path, monkeypatch, capsys):
+    """`tfrec train --model mml --item-labels FILE`: "nmi@10" and "nmi@20" in metrics.json,
+    computed against the file's labels (here: item id parity, two labels)."""
+    from tfrec.cli import common
+    from tfrec.data.synthetic import make_synthetic
+
+    data = make_synthetic(num_users=60, num_items=40, interactions_per_user=6, num_clusters=2)
+    monkeypatch.setattr(common, "load_interactions", lambda args: data)
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("".join(f"{key}\tlabel{k % 2}\n" for k, key in enumerate(data.item_keys)))
+    argv = ["train", "--model", "mml", "--dataset", "synthetic", "--output", str(tmp_path / "m")]
+    argv += ["--item-labels", str(labels), "--epochs", "1", "--batch-size", "64", "--quiet"]
+    assert main(argv) == 0
+    payload = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert 0.0 <= payload["nmi@10"] <= 1.0 and 0.0 <= payload["nmi@20"] <= 1.0
+    assert payload["config"]["nmi"]["nmi@10"]["labels"] == 2
+    assert payload["config"]["item_labels"] == str(labels)
+    labels.write_text("i0\tlabel0\ni1 label1\n")
+    assert main(argv) == 2
+    assert "labels.tsv" in (error := capsys.readouterr().err) and "line 2" in error

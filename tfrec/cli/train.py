@@ -41,6 +41,11 @@ def register(subparsers) -> None:
         default=100,
         help="Doc2Vec size when the features are built from the item text (default 100)",
     )
+    parser.add_argument(
+        "--item-labels",
+        metavar="FILE",
+        help="item<TAB>label lines: category labels for NMI (replace the dataset's own)",
+    )
     parser.add_argument("--preset", help="preset name (default: the model's paper preset)")
     parser.add_argument("--epochs", type=common.positive_int, help="override the epochs")
     parser.add_argument(
@@ -190,9 +195,20 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size
     )
     interactions = common.load_interactions(args)
+    extra_config = {"registry_dataset": args.dataset} if args.dataset else {}
+    if args.item_labels:
+        import dataclasses
+
+        from tfrec.data.loaders.item_labels import load_item_labels
+
+        labels = load_item_labels(args.item_labels)
+        side = dataclasses.replace(interactions.item_side, categories=labels.categories)
+        interactions = dataclasses.replace(interactions, item_side=side)
+        known = int((interactions.item_labels()[0] >= 0).sum())
+        print(f"item labels: {args.item_labels}, {known:,} of {interactions.num_items:,} items")
+        extra_config["item_labels"] = str(args.item_labels)
     print(interactions.summary())
     print(f"preset {preset.model}/{preset.name}: {preset.source}")
-    extra_config = {"registry_dataset": args.dataset} if args.dataset else {}
     if args.dataset and args.split:
         extra_config["registry_split"] = args.split  # `tfrec evaluate` re-splits the same way.
     verbose = 0 if args.quiet else "auto"

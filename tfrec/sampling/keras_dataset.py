@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from tfrec.sampling.acf_batches import ACFSampler
+from tfrec.sampling.dual_triplet_sampler import DualTripletSampler
 from tfrec.sampling.negative_sampler import NegativeSampler
 
 
@@ -57,10 +58,10 @@ class SamplerDataset(keras.utils.PyDataset):
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
         )
-        if not isinstance(sampler, NegativeSampler | ACFSampler):
+        if not isinstance(sampler, NegativeSampler | ACFSampler | DualTripletSampler):
             raise ValueError(
                 f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
-                "`tfrec.sampling.NegativeSampler` (or an `ACFSampler`)."
+                "`tfrec.sampling.NegativeSampler` (or an `ACFSampler`, `DualTripletSampler`)."
             )
         if (
             isinstance(initial_epoch, bool)

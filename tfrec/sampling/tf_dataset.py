@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfrec.sampling.dual_triplet_sampler import DualTripletSampler
 from tfrec.sampling.negative_sampler import NegativeSampler
 
 # Design, measured on MAML Office (B=5000, W=4) on 2 shared CPU cores, in samples/s:
@@ -21,7 +22,7 @@ from tfrec.sampling.negative_sampler import NegativeSampler
 
 
 def make_tf_dataset(
-    sampler: NegativeSampler,
+    sampler: NegativeSampler | DualTripletSampler,
     *,
     num_epochs: int | None = None,
     initial_epoch: int = 0,
@@ -33,8 +34,10 @@ def make_tf_dataset(
     Element k is `sampler.batch(initial_epoch + k // S, k % S)` with
     `S = sampler.steps_per_epoch`: the same seeded stream as iterating the sampler, every
     pass reshuffled. Elements are dicts `{"user": int32[B], "positive": int32[B],
-    "negatives": int32[B, W]}` with static shapes (batch dimension `None` only when the
-    sampler keeps a smaller remainder batch).
+    "negatives": int32[B, W]}` (a `DualTripletSampler` adds its user negatives and
+    similar/dissimilar entities) with static shapes (batch dimension `None` only when the
+    sampler keeps a smaller remainder batch). The names, dtypes and shapes are read off the
+    sampler's first batch.
 
     Args:
         sampler: the `NegativeSampler` to draw from.
@@ -51,30 +54,30 @@ def make_tf_dataset(
     model.fit(dataset, epochs=10, steps_per_epoch=sampler.steps_per_epoch)
     ```
     """
-    if not isinstance(sampler, NegativeSampler):
+    if not isinstance(sampler, NegativeSampler | DualTripletSampler):
         raise ValueError(
             f"Received: `sampler` of type {type(sampler).__name__}. Expected a "
-            "`tfrec.sampling.NegativeSampler`."
+            "`tfrec.sampling.NegativeSampler` (or a `DualTripletSampler`)."
         )
     steps = sampler.steps_per_epoch
     indices = step_indices(steps, num_epochs, initial_epoch)
 
     batch_size = sampler.batch_size if sampler.drop_remainder else None
-    width = sampler.num_negatives
+    probe = sampler.batch(0, 0)
+    names = list(probe)
+    types = [tf.as_dtype(probe[name].dtype) for name in names]
+    shapes = [[batch_size, *probe[name].shape[1:]] for name in names]
 
     def load(flat_step):
         epoch_index, step = divmod(int(flat_step), steps)
         batch = sampler.batch(epoch_index, step)
-        return batch["user"], batch["positive"], batch["negatives"]
+        return [batch[name] for name in names]
 
     def to_batch(flat_step):
-        users, positives, negatives = tf.numpy_function(
-            load, [flat_step], [tf.int32, tf.int32, tf.int32], stateful=False
-        )
-        users.set_shape([batch_size])
-        positives.set_shape([batch_size])
-        negatives.set_shape([batch_size, width])
-        return {"user": users, "positive": positives, "negatives": negatives}
+        values = tf.numpy_function(load, [flat_step], types, stateful=False)
+        for value, shape in zip(values, shapes, strict=True):
+            value.set_shape(shape)
+        return dict(zip(names, values, strict=True))
 
     if num_parallel_calls:
         dataset = indices.map(to_batch, num_parallel_calls=num_parallel_calls, deterministic=True)

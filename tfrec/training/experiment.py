@@ -61,6 +61,7 @@ def run_experiment(
     input_pipeline: str = "auto",
     extra_config: dict[str, Any] | None = None,
     item_features: np.ndarray | None = None,
+    nmi_ks: tuple[int, ...] = (10, 20),
 ) -> ExperimentResult:
     """Trains `preset` on `interactions` with `seed` and evaluates the final model.
 
@@ -79,6 +80,10 @@ def run_experiment(
         input_pipeline: see `tfrec.training.fit`.
         extra_config: recorded in `metrics.json` under "config" (e.g. the registry name).
         item_features: `[num_items, d_in]` item features of the feature models (MAML).
+        nmi_ks: when the items have category labels (`Interactions.item_labels`), also
+            report `"nmi@K"`: NMI of spherical k-means (K clusters, mean over 10 k-means
+            seeds) of the item embeddings against the labels (MML protocol; per-seed values
+            and stds under "config"/"nmi"). Empty: no NMI.
     """
     started = time.perf_counter()
     model = build_model(
@@ -103,8 +108,10 @@ def run_experiment(
         input_pipeline=input_pipeline,
     )
     evaluation = evaluate_full_ranking(model.score_users_numpy, interactions, ks=ks)
-    seconds = time.perf_counter() - started
     metrics = {name: float(value) for name, value in evaluation.metrics.items()}
+    nmi = item_clustering_nmi(model, interactions, nmi_ks)
+    metrics.update({name: record["mean"] for name, record in nmi.items()})
+    seconds = time.perf_counter() - started
     config = {
         "preset": preset.to_dict(),
         "seed": seed,
@@ -112,12 +119,44 @@ def run_experiment(
         "dataset_stats": interactions.stats(),
         "backend": keras.backend.backend(),
         "protocol": "full ranking over all items, training items excluded (MAML protocol)",
+        **({"nmi": nmi} if nmi else {}),
         **(extra_config or {}),
     }
     history_values = {name: [float(v) for v in values] for name, values in history.history.items()}
     result = ExperimentResult(model, metrics, history_values, config, seconds, evaluation)
     if output_dir is not None:
         save_experiment(result, output_dir)
+    return result
+
+
+def item_clustering_nmi(model, interactions: Interactions, ks=(10, 20)) -> dict[str, dict]:
+    """`{"nmi@K": {"mean", "std", "per_seed"}}` of the model's item embeddings (MML §4.2).
+
+    Empty when `ks` is empty, the items have no category labels, or the model has no
+    `item_embedding` table. Items without a label are left out of the clustering.
+    """
+    table = getattr(model, "item_embedding", None)
+    if not ks or table is None:
+        return {}
+    labels, names = interactions.item_labels()
+    labelled = int((labels >= 0).sum())
+    if len(names) < 2:
+        return {}
+    from tfrec.evaluation.clustering import nmi_spherical_kmeans
+
+    embeddings = keras.ops.convert_to_numpy(table.embeddings)
+    result = {}
+    for k in ks:
+        if k > labelled:
+            continue
+        mean, std, per_seed = nmi_spherical_kmeans(embeddings, labels, k)
+        result[f"nmi@{k}"] = {
+            "mean": float(mean),
+            "std": float(std),
+            "per_seed": [float(v) for v in per_seed],
+            "labelled_items": labelled,
+            "labels": len(names),
+        }
     return result
 
 

@@ -352,6 +352,7 @@ register_preset(
 )
 
 
-# The history models (FISM, NAIS, IRIS) and ACF/SVD++ register theirs in their own modules.
+# The history models (FISM, NAIS, IRIS), ACF/SVD++ and MML register theirs in their modules.
 import tfrec.training.acf_presets  # noqa: E402,F401
 import tfrec.training.history_presets  # noqa: E402,F401
+import tfrec.training.mml_presets  # noqa: E402,F401
