@@ -685,6 +685,7 @@ def _is_log_noise(text):
     lines = [line for line in text.splitlines() if line.strip()]
     markers = (
         "absl::InitializeLog",
+        "oneDNN custom operations",
         "cudart_stub",
         "cuda_platform",
         "cpu_feature_guard",
