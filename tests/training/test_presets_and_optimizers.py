@@ -44,6 +44,8 @@ def test_every_preset_builds_its_model():
 
     from tfrec.models.registry import needs_item_features
     from tfrec.training import build_model
+    from tfrec.training.acf_experiment import build_acf_model
+    from tfrec.training.acf_presets import ACF_MODELS
     from tfrec.training.history_experiment import HISTORY_MODELS
     from tfrec.training.history_experiment import build_history_model
 
@@ -55,6 +57,8 @@ def test_every_preset_builds_its_model():
             )
         elif preset.model in HISTORY_MODELS:
             model = build_history_model(preset, 4)
+        elif preset.model in ACF_MODELS:
+            model = build_acf_model(preset, 5, 4, component_dim=6)
         else:
             extra = {"item_features": features} if needs_item_features(preset.model) else {}
             model = build_model(preset, 5, 4, **extra)
