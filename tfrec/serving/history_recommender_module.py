@@ -36,7 +36,7 @@ from tfrec.serving.history_scorers import history_scores
 from tfrec.serving.recommender_module import ITEM_KEYS
 from tfrec.serving.recommender_module import USER_KEYS
 from tfrec.serving.recommender_module import K
-from tfrec.serving.recommender_module import _vocabulary
+from tfrec.serving.recommender_module import key_lookup_table
 
 HISTORY_KEYS = tf.TensorSpec([None, None], tf.string, name="item_keys")
 TARGET_KEYS = tf.TensorSpec([None], tf.string, name="target_keys")
@@ -95,8 +95,8 @@ class HistoryRecommenderModule(tf.Module):
         self._scorer = scorer
         self._options = dict(options)
         self.num_items = num_items
-        self.user_lookup = _vocabulary(user_keys)
-        self.item_lookup = _vocabulary(item_keys)
+        self.user_lookup = key_lookup_table(user_keys)
+        self.item_lookup = key_lookup_table(item_keys)
         self.user_keys = tf.Variable(user_keys, trainable=False, name="user_keys")
         self.item_keys = tf.Variable(item_keys + [""], trainable=False, name="item_keys")
         # Each user's training items as a ragged tensor: row r is values[splits[r]:splits[r+1]].

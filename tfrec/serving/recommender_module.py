@@ -93,8 +93,8 @@ class RecommenderModule(tf.Module):
             )
         self._scorer = scorer
         self.num_items = num_items
-        self.user_lookup = _vocabulary(user_keys)
-        self.item_lookup = _vocabulary(item_keys)
+        self.user_lookup = key_lookup_table(user_keys)
+        self.item_lookup = key_lookup_table(item_keys)
         # The keys by id (for clients that list them); items with "" at index num_items
         # for the padded places of a recommendation.
         self.user_keys = tf.Variable(user_keys, trainable=False, name="user_keys")
@@ -230,7 +230,7 @@ class RecommenderModule(tf.Module):
         return marks > 0
 
 
-def _vocabulary(keys: list[str]) -> tf.lookup.StaticHashTable:
+def key_lookup_table(keys: list[str]) -> tf.lookup.StaticHashTable:
     """Raw key -> int64 id, -1 for an unknown key."""
     if len(set(keys)) != len(keys):
         raise ValueError("Received duplicate raw keys. Expected unique user and item keys.")
