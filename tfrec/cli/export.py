@@ -78,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         )
     # History models are scored from their training lists clipped as in training.
     clipping = config.get("history_training") or {}
+    components = None
+    if config.get("components_file"):  # ACF: its component store, as in training.
+        from tfrec.features.component_store import ComponentStore
+
+        components = ComponentStore(config["components_file"], interactions.item_keys)
     target = export_model(
         model,
         interactions,
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         serving_base_path=args.serving_base_path,
         max_history_length=clipping.get("max_history_length"),
         clip=clipping.get("clip", "first"),
+        components=components,
     )
     print(f"wrote {target} and {Path(args.base) / 'models.config'}")
     return 0

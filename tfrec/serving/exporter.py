@@ -30,6 +30,7 @@ from tfrec.serving.history_recommender_module import HistoryRecommenderModule
 from tfrec.serving.history_scorers import HistoryScorer
 from tfrec.serving.models_config import update_models_config
 from tfrec.serving.recommender_module import RecommenderModule
+from tfrec.serving.scorers import ACFScorer
 from tfrec.serving.scorers import get_scorer
 from tfrec.serving.warmup import WARMUP_DIRECTORY
 from tfrec.serving.warmup import write_warmup_requests
@@ -52,6 +53,7 @@ def export_model(
     serving_base_path: str | None = None,
     max_history_length: int | None = None,
     clip: str = "first",
+    components=None,
 ) -> Path:
     """Exports `model` with its vocabularies and training items as `base_dir/NAME/VERSION/`.
 
@@ -80,6 +82,8 @@ def export_model(
             lists clipped as in training (`HistoryTraining`: the NAIS code keeps the first
             299 items), so the export matches `evaluate_history_model`; None scores from
             every training item. `tfrec export` reads them from metrics.json.
+        components: ACF: the `ComponentStore` it was trained with (its projections are
+            stored in the export, not the raw components).
 
     Returns:
         The path of the new version folder.
@@ -108,7 +112,11 @@ def export_model(
     module_class = (
         HistoryRecommenderModule if isinstance(scorer, HistoryScorer) else RecommenderModule
     )
-    if module_class is HistoryRecommenderModule:
+    if isinstance(scorer, ACFScorer):
+        from tfrec.serving.acf_recommender_module import ACFRecommenderModule
+
+        module = ACFRecommenderModule.from_model(model, interactions, components=components)
+    elif module_class is HistoryRecommenderModule:
         module = module_class.from_model(
             model, interactions, scorer, max_history_length=max_history_length, clip=clip
         )
@@ -132,6 +140,12 @@ def export_model(
     )
     update_models_config(base_dir, name, base_path)
     return target
+
+
+def _acf_module():
+    from tfrec.serving.acf_recommender_module import ACFRecommenderModule
+
+    return ACFRecommenderModule
 
 
 def next_version(model_dir: str | os.PathLike) -> int:
@@ -158,7 +172,9 @@ def _write_version(module, directory, name, model, interactions, warmup) -> None
             name,
             user_keys + ["<unknown user>"],
             [str(key) for key in interactions.item_keys[:3]],
-            explain="history" if history else "explain" in signatures,
+            explain=("acf" if isinstance(module, _acf_module()) else "history")
+            if history
+            else "explain" in signatures,
         )
     info = {
         "model_class": f"{type(model).__module__}.{type(model).__name__}",

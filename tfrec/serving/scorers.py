@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrec.models.acf import ACF
 from tfrec.models.bpr import BPR
 from tfrec.models.cml import CML
 from tfrec.models.feature_cml import FeatureCML
@@ -250,7 +251,16 @@ def maml_explain(user_vectors, item_vectors, item_ids, extras):
 
 CML_SCORER = Scorer(score=cml_scores, extras_fn=no_extras)
 
-SCORERS: dict[type, Scorer | HistoryScorer] = {
+
+@dataclasses.dataclass(frozen=True)
+class ACFScorer:
+    """Marks ACF (and SVD++): exported as `tfrec.serving.ACFRecommenderModule`, whose tables
+    come from `acf_extras` (user vectors, attention weights, component projections)."""
+
+
+SCORERS: dict[type, Scorer | HistoryScorer | ACFScorer] = {
+    # ACF / SVD++: user vectors plus attention over the history (and its components).
+    ACF: ACFScorer(),
     CML: CML_SCORER,
     BPR: Scorer(score=bpr_scores, extras_fn=bpr_extras),
     MAML: Scorer(
@@ -268,7 +278,7 @@ SCORERS: dict[type, Scorer | HistoryScorer] = {
 }
 
 
-def get_scorer(model: keras.Model) -> Scorer | HistoryScorer:
+def get_scorer(model: keras.Model) -> Scorer | HistoryScorer | ACFScorer:
     """The `Scorer` (or `HistoryScorer`) of `model`'s class (or of its nearest registered
     base class)."""
     for cls in type(model).__mro__:

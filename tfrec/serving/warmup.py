@@ -40,7 +40,8 @@ def write_warmup_requests(
             user key paired with an item key (cycling through `item_keys`). `"history"`:
             the history models' signatures instead, `recommend_from_history` (`item_keys`
             and an unknown key as a history, and an empty one) and `explain` (that history
-            against each item key).
+            against each item key). `"acf"`: that `recommend_from_history` request and the
+            pair form of `explain`.
 
     Returns:
         The path of the warm-up file.
@@ -72,7 +73,13 @@ def write_warmup_requests(
         log("serving_default", {"user_keys": user_keys, "k": tf.constant(k, tf.int32)}),
         log("score", {"user_keys": user_keys, "item_keys": [item_keys] * len(user_keys)}),
     ]
-    if explain == "history":
+    if explain == "acf":  # recommend_from_history of the history models, explain by pair.
+        histories = [item_keys + ["<unknown item>"], [""] * (len(item_keys) + 1)]
+        k_tensor = tf.constant(k, tf.int32)
+        records.append(log("recommend_from_history", {"item_keys": histories, "k": k_tensor}))
+        pairs = [item_keys[index % len(item_keys)] for index in range(len(user_keys))]
+        records.append(log("explain", {"user_keys": user_keys, "item_keys": pairs}))
+    elif explain == "history":
         histories = [item_keys + ["<unknown item>"], [""] * (len(item_keys) + 1)]
         k_tensor = tf.constant(k, tf.int32)
         records.append(log("recommend_from_history", {"item_keys": histories, "k": k_tensor}))
