@@ -59,6 +59,11 @@ def test_every_preset_builds_its_model():
             model = build_history_model(preset, 4)
         elif preset.model in ACF_MODELS:
             model = build_acf_model(preset, 5, 4, component_dim=6)
+        elif preset.model == "wrmf":  # ALS: no Keras optimizer
+            from tfrec.models.wrmf import WRMF
+
+            assert WRMF(5, 4, **preset.model_options).embedding_dim == 32
+            continue
         else:
             extra = {"item_features": features} if needs_item_features(preset.model) else {}
             model = build_model(preset, 5, 4, **extra)

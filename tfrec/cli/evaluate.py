@@ -32,6 +32,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir)
     model_path = model_dir / "model.keras"
+    if not model_path.is_file() and (model_dir / "model.npz").is_file():
+        model_path = model_dir / "model.npz"  # WRMF: factors, not a Keras model
     if not model_path.is_file():
         raise FileNotFoundError(
             f"{model_path} does not exist: is {model_dir} a `tfrec train` output?"
@@ -54,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
     from tfrec.utils.atomic import write_json
 
     interactions = common.load_interactions(args)
-    model = keras.saving.load_model(model_path)
+    if model_path.suffix == ".npz":
+        from tfrec.models.wrmf import WRMF
+
+        model = WRMF.load(model_path)
+    else:
+        model = keras.saving.load_model(model_path)
 
     from tfrec.models.acf import ACF
 

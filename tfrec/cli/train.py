@@ -19,7 +19,11 @@ def register(subparsers) -> None:
             "and DIR/model.keras."
         ),
     )
-    parser.add_argument("--model", required=True, help="model name (cml, bpr, maml, cml-features)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model name (cml, bpr, maml, cml-features, fism, nais, iris, acf, svdpp, mml, wrmf)",
+    )
     common.add_data_arguments(parser)
     features = parser.add_argument_group("item features (maml, cml-features)")
     features.add_argument(
@@ -237,6 +241,20 @@ def run(args: argparse.Namespace) -> int:
         return _report(result, args)
     if args.components:
         raise ValueError(f"--components is for acf, not --model {args.model}.")
+    if preset.model == "wrmf":
+        from tfrec.training.wrmf_experiment import run_wrmf_experiment
+
+        result = run_wrmf_experiment(
+            interactions,
+            preset,
+            seed=args.seed,
+            output_dir=args.output,
+            ks=tuple(args.k or (10,)),
+            extra_config=extra_config,
+        )
+        print(result.evaluation)
+        print(f"wrote {os.path.join(args.output, 'metrics.json')} and model.npz")
+        return 0
     if preset.model in HISTORY_MODELS:
         item_features = None
         if preset.model == "iris":

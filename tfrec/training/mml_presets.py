@@ -72,3 +72,26 @@ for _name, _changes in {"paper": {}, **_ABLATIONS}.items():
         default=_name == "paper",
     )
     _TRAINING[("mml", _preset_name)] = MMLTraining(similarity_threshold=0.3)
+
+
+# WRMF, the inner-product baseline of the MML tables (spec bpr_and_baselines.md §7): k = 32
+# as every embedding model of those tables; lambda, a and the sweeps are not given by the
+# MML paper: implicit's defaults (lambda 0.01, a 1) and 15 sweeps [INFER]. ALS has no
+# optimizer, batches or negatives: those fields are unused ("als", 0).
+register_preset(
+    Preset(
+        name="paper",
+        model="wrmf",
+        model_options={"embedding_dim": 32, "regularization": 0.01, "alpha": 1.0},
+        optimizer="als",
+        learning_rate=0.0,
+        batch_size=0,
+        num_negatives=0,
+        steps_per_epoch=None,
+        epochs=15,
+        source="WRMF (Hu et al. 2008) via implicit's AlternatingLeastSquares: k 32 (MML "
+        "tables), lambda 0.01 and confidence a 1 (implicit defaults [INFER]), 15 ALS sweeps "
+        "(`epochs`) [INFER]",
+    ),
+    default=True,
+)
