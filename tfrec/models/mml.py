@@ -37,8 +37,9 @@ _ITEM_BATCH_KEYS = ("similar_items", "dissimilar_items", "has_similar_item")
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class _MarginClip(keras.constraints.Constraint):
-    """Clips margins to `[floor, 1]` after each step (paper Eq. 16: margins in (0, 1])."""
+class MarginClip(keras.constraints.Constraint):
+    """Clips margins to `[floor, 1]` after each step (MML Eq. 16: margins in (0, 1]; SML's
+    code clips to [0, 1]: floor 0)."""
 
     def __init__(self, floor: float = 1e-6):
         self.floor = float(floor)
@@ -204,7 +205,7 @@ class MML(EmbeddingModel):
             return self.add_weight(
                 shape=(size,),
                 initializer=keras.initializers.Constant(self.initial_margin),
-                constraint=_MarginClip(self.margin_floor),
+                constraint=MarginClip(self.margin_floor),
                 trainable=self.adaptive_margins,
                 name=name,
             )

@@ -10,9 +10,11 @@ from tfrec.models.embedding_model import EmbeddingModel
 from tfrec.models.feature_cml import FeatureCML
 from tfrec.models.maml import MAML
 from tfrec.models.mml import MML
+from tfrec.models.sml import SML
 
 MODELS: dict[str, type[EmbeddingModel]] = {
     "mml": MML,
+    "sml": SML,
     "cml": CML,
     "bpr": BPR,
     "maml": MAML,

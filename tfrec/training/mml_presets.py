@@ -95,3 +95,31 @@ register_preset(
     ),
     default=True,
 )
+
+
+# SML, the adaptive-margin baseline of the MML tables (spec bpr_and_baselines.md §6): the
+# SML code's lambda 0.01, gamma 10, margins 1.0, Adagrad 0.05, B 512, one negative; k = 32
+# as every embedding model of the MML tables (the SML code's own default is 100: preset
+# `code`); 30 epochs as MML [INFER].
+for _name, _dim, _origin in (("paper", 32, "k 32 as the MML tables"), ("code", 100, "SML code")):
+    register_preset(
+        Preset(
+            name=_name,
+            model="sml",
+            model_options={
+                "embedding_dim": _dim,
+                "item_weight": 0.01,
+                "margin_weight": 10.0,
+                "initial_margin": 1.0,
+            },
+            optimizer="adagrad",
+            learning_rate=0.05,
+            batch_size=512,
+            num_negatives=1,
+            steps_per_epoch=None,
+            epochs=30,
+            source=f"SML code (SML.py/train.py): lambda 0.01, gamma 10, margins 1.0, Adagrad "
+            f"lr 0.05, B 512, one negative; d {_dim} ({_origin}); 30 epochs [INFER]",
+        ),
+        default=_name == "paper",
+    )
