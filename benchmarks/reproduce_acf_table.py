@@ -23,7 +23,6 @@ runs are skipped when started again with the same --output.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -31,15 +30,16 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from _runs import averaged_over_seeds
+from _runs import load_runs
+from _runs import save_run
 
 from tfrec.data.registry import load_dataset
-from tfrec.evaluation import RankingResult
 from tfrec.evaluation import paired_t_test
 from tfrec.features.component_features import write_token_components
 from tfrec.features.component_store import ComponentStore
 from tfrec.training import get_preset
 from tfrec.training.acf_experiment import run_acf_experiment
-from tfrec.utils.atomic import atomic_path
 
 METRICS = ("hr@100", "ndcg@100")
 ROWS = {
@@ -67,9 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     output = Path(args.output)
-    per_user_path = output.with_suffix(".npz")
-    record = json.loads(output.read_text()) if output.exists() else {"runs": {}}
-    per_user = dict(np.load(per_user_path)) if per_user_path.exists() else {}
+    record, per_user = load_runs(output)
     data = load_dataset(args.dataset, split="leave-one-out", progress=False)
     if not args.summary_only:
         print(data.summary(), flush=True)
@@ -109,13 +107,7 @@ def main() -> None:
                     "seconds": time.perf_counter() - started,
                     "final_loss": result.history["loss"][-1],
                 }
-                for metric in METRICS:
-                    per_user[f"{key}/{metric}"] = result.evaluation.per_user[metric]
-                per_user["users"] = result.evaluation.users
-                with atomic_path(output) as temporary:
-                    Path(temporary).write_text(json.dumps(record, indent=1))
-                with atomic_path(per_user_path) as temporary, open(temporary, "wb") as handle:
-                    np.savez(handle, **per_user)
+                save_run(output, record, per_user, key, result.evaluation, METRICS)
                 run = record["runs"][key]
                 print(
                     f"{key}: hr@100 {100 * run['hr@100']:.2f}  ndcg@100 "
@@ -140,22 +132,14 @@ def summary(record, per_user, args) -> None:
         print(f"{title + f' ({len(runs)})':<42}" + "".join(f"{c:>18}" for c in cells))
     for better, worse in COMPARISONS:
         for metric in METRICS:
-            a = _averaged(per_user, better, args.seeds, metric)
-            b = _averaged(per_user, worse, args.seeds, metric)
+            a = averaged_over_seeds(per_user, better, args.seeds, metric)
+            b = averaged_over_seeds(per_user, worse, args.seeds, metric)
             if a is not None and b is not None:
                 test = paired_t_test(a, b, metric)
                 print(
                     f"  {better} - {worse} {metric}: {100 * test.mean_difference:+.2f} points, "
                     f"p = {test.p_value:.3g}"
                 )
-
-
-def _averaged(per_user, row, seeds, metric):
-    values = [per_user.get(f"{row}/s{s}/{metric}") for s in seeds]
-    if any(v is None for v in values):
-        return None
-    mean = np.mean(values, axis=0)
-    return RankingResult({metric: float(mean.mean())}, {metric: mean}, per_user["users"], "")
 
 
 if __name__ == "__main__":

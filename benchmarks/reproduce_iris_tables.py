@@ -36,7 +36,6 @@ Finished runs are skipped when the script is started again with the same --outpu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -44,15 +43,16 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from _runs import averaged_over_seeds
+from _runs import load_runs
+from _runs import save_run
 
 from tfrec.data.registry import load_dataset
-from tfrec.evaluation import RankingResult
 from tfrec.evaluation import paired_t_test
 from tfrec.evaluation.sampled import evaluate_sampled
 from tfrec.features.movie_features import iris_item_features
 from tfrec.training import get_preset
 from tfrec.training.history_experiment import run_history_experiment
-from tfrec.utils.atomic import atomic_path
 
 METRICS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20")
 ROWS = ("fism", "nais", "fism-adam", "nais-adam", "image-add-text", "multimodal")
@@ -119,9 +119,7 @@ def main() -> None:
     args = parser.parse_args()
 
     output = Path(args.output)
-    per_user_path = output.with_suffix(".npz")
-    record = json.loads(output.read_text()) if output.exists() else {"runs": {}}
-    per_user = dict(np.load(per_user_path)) if per_user_path.exists() else {}
+    record, per_user = load_runs(output)
     data = load_dataset(args.dataset, split="leave-one-out-random", progress=False)
     # Reference row: items ranked by their training popularity (no model).
     popularity = np.asarray(data.train.sum(axis=0)).ravel().astype(np.float32)
@@ -162,14 +160,7 @@ def main() -> None:
                         "seconds": time.perf_counter() - started,
                         "preset": result.config["preset"]["name"],
                     }
-                    for metric in METRICS:
-                        per_user[f"{key}/{metric}"] = result.evaluation.per_user[metric]
-                    per_user["users"] = result.evaluation.users
-                    with atomic_path(output) as temporary:
-                        Path(temporary).write_text(json.dumps(record, indent=1))
-                    with atomic_path(per_user_path) as temporary:
-                        with open(temporary, "wb") as handle:
-                            np.savez(handle, **per_user)
+                    save_run(output, record, per_user, key, result.evaluation, METRICS)
                     row = record["runs"][key]
                     print(
                         f"{key}: "
@@ -223,8 +214,8 @@ def summary(record, per_user, args) -> None:
             ("fism-adam", "fism"),
         ):
             for metric in ("hr@10", "ndcg@10"):
-                a = _averaged(per_user, better, dim, args.seeds, metric)
-                b = _averaged(per_user, worse, dim, args.seeds, metric)
+                a = averaged_over_seeds(per_user, f"{better}/e{dim}", args.seeds, metric)
+                b = averaged_over_seeds(per_user, f"{worse}/e{dim}", args.seeds, metric)
                 if a is None or b is None:
                     continue
                 test = paired_t_test(a, b, metric)
@@ -232,14 +223,6 @@ def summary(record, per_user, args) -> None:
                     f"  {TITLES[better]} - {TITLES[worse]} {metric}: "
                     f"{100 * test.mean_difference:+.2f} points, p = {test.p_value:.3g}"
                 )
-
-
-def _averaged(per_user, model, dim, seeds, metric):
-    values = [per_user.get(f"{model}/e{dim}/s{s}/{metric}") for s in seeds]
-    if any(v is None for v in values):
-        return None
-    mean = np.mean(values, axis=0)
-    return RankingResult({metric: float(mean.mean())}, {metric: mean}, per_user["users"], "")
 
 
 if __name__ == "__main__":

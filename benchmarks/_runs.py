@@ -1,0 +1,45 @@
+"""Resumable run records of the table scripts: a JSON of runs and an `.npz` of per-user values.
+
+`reproduce_iris_tables.py` and `reproduce_acf_table.py` keep every finished run under a key
+(e.g. "nais/e16/s0") in `OUTPUT.json` and its per-user metric values under
+"KEY/METRIC" in `OUTPUT.npz` (plus the shared "users"), so a restarted script skips what is
+done and the summary can run paired t-tests on per-user values averaged over seeds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tfrec.evaluation import RankingResult
+from tfrec.utils.atomic import atomic_path
+from tfrec.utils.atomic import write_json
+
+
+def load_runs(output: Path) -> tuple[dict, dict]:
+    """`(record, per_user)` from `output` and its `.npz` (empty when they do not exist)."""
+    per_user_path = output.with_suffix(".npz")
+    record = json.loads(output.read_text()) if output.exists() else {"runs": {}}
+    per_user = dict(np.load(per_user_path)) if per_user_path.exists() else {}
+    return record, per_user
+
+
+def save_run(output: Path, record: dict, per_user: dict, key: str, evaluation, metrics) -> None:
+    """Adds `evaluation`'s per-user `metrics` under `key` and writes both files atomically."""
+    for metric in metrics:
+        per_user[f"{key}/{metric}"] = evaluation.per_user[metric]
+    per_user["users"] = evaluation.users
+    write_json(output, record)
+    with atomic_path(output.with_suffix(".npz")) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, **per_user)
+
+
+def averaged_over_seeds(per_user: dict, prefix: str, seeds, metric: str) -> RankingResult | None:
+    """Per-user `metric` of runs "PREFIX/sSEED" averaged over `seeds` (None if one is missing)."""
+    values = [per_user.get(f"{prefix}/s{seed}/{metric}") for seed in seeds]
+    if any(value is None for value in values):
+        return None
+    mean = np.mean(values, axis=0)
+    return RankingResult({metric: float(mean.mean())}, {metric: mean}, per_user["users"], "")
