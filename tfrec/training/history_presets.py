@@ -180,8 +180,9 @@ for _dim, _suffix in ((16, ""), (64, "-64")):
 # The IRIS paper trains with Adam (lr 0.001, §IV.D) and does not say whether its FISM and
 # NAIS baselines kept the NAIS code's Adagrad. On ml-1m-sample (IRIS split, e = 16, seed 0)
 # the best validation NDCG@10 of FISM is 0.260 with the code's Adagrad(0.01) and 0.282 with
-# Adam(0.001) (benchmarks/results/iris_ml-1m-sample.json): the code's optimizer leaves FISM near the popularity ranking
-# in the epochs early stopping allows. These presets train FISM and NAIS like IRIS [INFER].
+# Adam(0.001) (benchmarks/results/iris_ml-1m-sample.json): the code's optimizer leaves
+# FISM near the popularity ranking in the epochs early stopping allows. These presets
+# train FISM and NAIS like IRIS [INFER].
 for _dim, _suffix in ((16, ""), (64, "-64")):
     register_history_preset(
         Preset(
