@@ -31,11 +31,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec.serving.history_recommender_module import HistoryRecommenderModule
+from tfrec.serving.recommender_module import PAIR_ITEM_KEYS
 from tfrec.serving.recommender_module import USER_KEYS
-from tfrec.serving.recommender_module import K
 
-HISTORY_KEYS = tf.TensorSpec([None, None], tf.string, name="item_keys")
-PAIR_ITEM_KEYS = tf.TensorSpec([None], tf.string, name="item_keys")
 _MASKED = -1e9
 
 
@@ -175,7 +173,7 @@ class ACFRecommenderModule(HistoryRecommenderModule):
         user_ids = self.user_lookup.lookup(user_keys)
         known_user = user_ids >= 0
         safe = tf.maximum(user_ids, 0)
-        history, mask = self._training_histories(safe, known_user)
+        history, mask = self._scoring_histories(safe, known_user)
         users = tf.gather(self.extras["user_embeddings"], safe)
         users = tf.where(known_user[:, None], users, 0.0)
         return user_ids, known_user, history, mask, self._represent(users, history, mask)
@@ -184,42 +182,22 @@ class ACFRecommenderModule(HistoryRecommenderModule):
         return tf.matmul(represented, self.extras["target_embeddings"], transpose_b=True)
 
     # ----------------------------------------------------------------- signatures
-    @tf.function(input_signature=[USER_KEYS, K])
-    def recommend(self, user_keys, k):
-        _, known_user, history, mask, (represented, _, _) = self._known_representation(user_keys)
-        scores = tf.where(
-            known_user[:, None], self._all_scores(represented), self.popularity[None, :]
-        )
-        outputs = self._top_k(scores, self._marks(history, mask), k)
-        outputs["known_user"] = known_user
-        return outputs
+    # `recommend`, `recommend_from_history` and `score` are the base class's; they reach
+    # ACF's scores through these two hooks.
+    def _user_scores(self, user_ids, known_user, history, mask, items=None):
+        users = tf.gather(self.extras["user_embeddings"], tf.maximum(user_ids, 0))
+        users = tf.where(known_user[:, None], users, 0.0)
+        represented, _, _ = self._represent(users, history, mask)
+        if items is None:
+            return self._all_scores(represented)
+        targets = tf.gather(self.extras["target_embeddings"], items)
+        return tf.einsum("bd,bjd->bj", represented, targets)
 
-    @tf.function(input_signature=[HISTORY_KEYS, K])
-    def recommend_from_history(self, item_keys, k):
-        history_ids, history, mask = self._request_history(item_keys)
-        known_history = tf.reduce_any(mask, axis=1)
+    def _request_scores(self, history, mask):
+        # A new user: u_i unknown, taken as zero [INFER].
         users = tf.zeros([tf.shape(history)[0], tf.shape(self.extras["user_embeddings"])[1]])
         represented, _, _ = self._represent(users, history, mask)
-        scores = tf.where(
-            known_history[:, None], self._all_scores(represented), self.popularity[None, :]
-        )
-        outputs = self._top_k(scores, self._marks(history, mask), k)
-        outputs["known_history"] = known_history
-        outputs["history_ids"] = history_ids
-        return outputs
-
-    @tf.function(input_signature=[USER_KEYS, HISTORY_KEYS])
-    def score(self, user_keys, item_keys):
-        _, known_user, _, _, (represented, _, _) = self._known_representation(user_keys)
-        item_ids = self.item_lookup.lookup(item_keys)
-        targets = tf.gather(self.extras["target_embeddings"], tf.maximum(item_ids, 0))
-        scores = tf.einsum("bd,bjd->bj", represented, targets)
-        valid = tf.logical_and(known_user[:, None], item_ids >= 0)
-        return {
-            "scores": tf.where(valid, scores, tf.constant(np.nan, tf.float32)),
-            "item_ids": item_ids,
-            "known_user": known_user,
-        }
+        return self._all_scores(represented)
 
     @tf.function(input_signature=[USER_KEYS, PAIR_ITEM_KEYS])
     def explain(self, user_keys, item_keys):

@@ -182,7 +182,7 @@ class HistoryRecommenderModule(tf.Module):
         user_ids = self.user_lookup.lookup(user_keys)
         known_user = user_ids >= 0
         history, mask = self._scoring_histories(tf.maximum(user_ids, 0), known_user)
-        scores = self._catalogue_scores(history, mask)
+        scores = self._user_scores(user_ids, known_user, history, mask)
         # Unknown users: the popularity ranking (training counts), nothing excluded.
         scores = tf.where(known_user[:, None], scores, self.popularity[None, :])
         excluded = self._marks(*self._training_histories(tf.maximum(user_ids, 0), known_user))
@@ -194,7 +194,7 @@ class HistoryRecommenderModule(tf.Module):
     def recommend_from_history(self, item_keys, k):
         history_ids, history, mask = self._request_history(item_keys)
         known_history = tf.reduce_any(mask, axis=1)
-        scores = self._catalogue_scores(history, mask)
+        scores = self._request_scores(history, mask)
         scores = tf.where(known_history[:, None], scores, self.popularity[None, :])
         outputs = self._top_k(scores, self._marks(history, mask), k)
         outputs["known_history"] = known_history
@@ -207,9 +207,7 @@ class HistoryRecommenderModule(tf.Module):
         item_ids = self.item_lookup.lookup(item_keys)
         known_user = user_ids >= 0
         history, mask = self._scoring_histories(tf.maximum(user_ids, 0), known_user)
-        scores = history_scores(
-            history, mask, tf.maximum(item_ids, 0), self._extras(), self._options
-        )
+        scores = self._user_scores(user_ids, known_user, history, mask, tf.maximum(item_ids, 0))
         valid = tf.logical_and(known_user[:, None], item_ids >= 0)
         return {
             "scores": tf.where(valid, scores, tf.constant(np.nan, tf.float32)),
@@ -243,6 +241,18 @@ class HistoryRecommenderModule(tf.Module):
     def _catalogue_scores(self, history, mask):
         catalogue = tf.range(self.num_items, dtype=tf.int64)[None, :]
         return history_scores(history, mask, catalogue, self._extras(), self._options)
+
+    # Scoring hooks of the signatures; a model with user vectors (ACF) overrides them.
+    def _user_scores(self, user_ids, known_user, history, mask, items=None):
+        """Known users' scores from their scoring `history`: every item (`items` None,
+        `[b, num_items]`) or the `[b, J]` ids `items`."""
+        if items is None:
+            return self._catalogue_scores(history, mask)
+        return history_scores(history, mask, items, self._extras(), self._options)
+
+    def _request_scores(self, history, mask):
+        """`[b, num_items]` scores of a request's histories (new users)."""
+        return self._catalogue_scores(history, mask)
 
     def _training_histories(self, user_ids, known_user):
         """`[b, L]` training items of the users (padding num_items; none for unknown users)
