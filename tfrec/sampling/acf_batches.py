@@ -125,6 +125,14 @@ class ACFSampler:
             )
         self.components = components
         self.exclude_target = bool(exclude_target)
+        if self.exclude_target:
+            # (user, item) keys of the training pairs, sorted, with each pair's position in
+            # its user's history list: `_positions` looks the batch's positives up in it.
+            keys = self.histories.pair_users.astype(np.int64) * self.histories.num_items
+            keys = keys + self.histories.items
+            order = np.argsort(keys, kind="stable")
+            self._pair_keys = keys[order]
+            self._pair_positions = self.histories.pair_positions[order].astype(np.int64)
         self.batch_size = int(batch_size)
         self.num_negatives = int(num_negatives)
         self.seed = int(seed)
@@ -149,11 +157,5 @@ class ACFSampler:
 
     def _positions(self, users, items) -> np.ndarray:
         """Position of each training (user, item) pair in the user's history list."""
-        if not hasattr(self, "_pair_keys"):
-            histories = self.histories
-            keys = histories.pair_users.astype(np.int64) * histories.num_items + histories.items
-            order = np.argsort(keys, kind="stable")
-            self._pair_keys = keys[order]
-            self._pair_positions = histories.pair_positions[order].astype(np.int64)
         keys = np.asarray(users, np.int64) * self.histories.num_items + items
         return self._pair_positions[np.searchsorted(self._pair_keys, keys)]
