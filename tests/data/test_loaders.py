@@ -20,6 +20,7 @@ from tfrec.data.loaders import load_files
 from tfrec.data.loaders import load_hin
 from tfrec.data.loaders import load_lrd
 from tfrec.data.loaders import load_lrd_item_side
+from tfrec.data.loaders import load_lrd_log
 from tfrec.data.loaders import load_lrd_split
 from tfrec.data.loaders import load_maml_csv
 from tfrec.data.loaders import load_movielens
@@ -29,6 +30,7 @@ from tfrec.data.loaders import load_s3rec
 from tfrec.data.loaders import load_s3rec_item_labels
 from tfrec.data.loaders import load_user_item_lines
 from tfrec.data.loaders import load_user_item_lines_log
+from tfrec.data.splits import leave_one_out
 
 
 def shared_data_dir() -> Path:
@@ -126,6 +128,27 @@ def test_lrd_full_attaches_side_info():
     (directory,) = need(LRD)
     data = load_lrd(directory)
     assert sum(bool(t) for t in data.item_texts()) == 2420
+
+
+def test_lrd_log_resplit_by_time_is_lrd_split_with_dev_in_train():
+    (directory,) = need(LRD)
+    log = load_lrd_log(directory)
+    assert len(log.frame) == 53258 and log.has_timestamps
+    assert len(log.item_side.text) == 2420
+    released = load_lrd_split(directory)
+    resplit = leave_one_out(log)
+
+    def pairs(matrix, data):
+        rows = matrix.tocoo()
+        return set(zip(data.user_keys[rows.row], data.item_keys[rows.col], strict=True))
+
+    # LRD's test = each user's latest event, so leave-one-out by time gives the same 4,905
+    # test pairs, and its training set is LRD's train plus dev.
+    assert pairs(resplit.test, resplit) == pairs(released.test, released)
+    assert len(pairs(resplit.test, resplit)) == 4905
+    assert pairs(resplit.train, resplit) == pairs(
+        released.train + released.validation, released
+    )
 
 
 # --------------------------------------------------------------------------- a2_gcn

@@ -20,6 +20,7 @@ from tfrec.data.interactions import Interactions
 from tfrec.data.loaders import load_hin
 from tfrec.data.loaders import load_lrd
 from tfrec.data.loaders import load_lrd_item_side
+from tfrec.data.loaders import load_lrd_log
 from tfrec.data.loaders import load_maml_csv
 from tfrec.data.loaders import load_movielens_items
 from tfrec.data.loaders import load_movielens_ratings
@@ -442,6 +443,7 @@ ENTRIES: tuple[DatasetSpec, ...] = (
             )
         ),
         build=_lrd_office,
+        build_log=lambda directory: load_lrd_log(directory, name="lrd-office"),
         default_split="pre-split by LRD: leave-one-out by time (dev = second latest, test = "
         "latest) with the released 99 test negatives",
         license=f"{AMAZON_TERMS} LRD repository: MIT (Copyright 2020 Chenyang Wang).",

@@ -22,6 +22,7 @@ from tfrec.data.loaders.hin import load_hin_item_categories
 from tfrec.data.loaders.loader_info import LoaderInfo
 from tfrec.data.loaders.lrd import load_lrd
 from tfrec.data.loaders.lrd import load_lrd_item_side
+from tfrec.data.loaders.lrd import load_lrd_log
 from tfrec.data.loaders.lrd import load_lrd_split
 from tfrec.data.loaders.maml_csv import load_maml_csv
 from tfrec.data.loaders.movielens import load_movielens
@@ -142,6 +143,7 @@ __all__ = [
     "load_item_tags",
     "load_lrd",
     "load_lrd_item_side",
+    "load_lrd_log",
     "load_lrd_split",
     "load_maml_csv",
     "load_movielens",

@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tfrec.data.errors import DataFormatError
+from tfrec.data.interactions import InteractionLog
 from tfrec.data.interactions import Interactions
 from tfrec.data.interactions import ItemSideInfo
 from tfrec.data.interactions import LoadReport
@@ -135,6 +136,58 @@ def load_lrd_split(directory: str | os.PathLike, *, name: str = "lrd") -> Intera
             "kept: Interactions stores sampled negatives for the test split only"
         )
     return _common.note_split_overlap(interactions)
+
+
+def load_lrd_log(directory: str | os.PathLike, *, name: str = "lrd") -> InteractionLog:
+    """Reads train.csv, dev.csv and test.csv as one time-stamped log (for a re-split).
+
+    Every event keeps its `time`, so `leave_one_out(log)` holds out each user's latest
+    interaction (LRD's own test split, with dev merged back into train). Items are keyed as in
+    `load_lrd_split` (ASINs when `<Dataset>.item2index` is present) and carry
+    `load_lrd_item_side(directory)`.
+
+    Example:
+    >>> data = leave_one_out(load_lrd_log("data/Office"))  # the ACF protocol
+
+    Raises:
+        DataFormatError: a malformed line (file, line and field named), or an item id
+            missing from `item2index`.
+    """
+    directory = Path(directory)
+    index_path = _find_one(directory, "*.item2index")
+    index = None
+    if index_path is not None:
+        index = _parsing.read_table(index_path, INDEX_COLUMNS, sep="\t")
+        _check_unique(index_path, index, "item_id")
+        index = index.frame.sort_values("item_id")
+    frames = []
+    for filename, columns in (
+        ("train.csv", TRAIN_COLUMNS),
+        ("dev.csv", EVAL_COLUMNS),
+        ("test.csv", EVAL_COLUMNS),
+    ):
+        path = directory / filename
+        if filename == "dev.csv" and not path.exists():
+            continue
+        table = _parsing.read_table(path, columns, sep="\t", header=_names(columns))
+        ids = table.frame["item_id"].to_numpy()
+        if index is not None:
+            known = index["item_id"].to_numpy()
+            _check_known(path, table, ids, known, 2)
+            items = index["asin"].to_numpy(dtype=object)[_common.index_of(known, ids)]
+        else:
+            items = np.array([str(k) for k in ids], dtype=object)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user": _common.id_strings(table.frame["user_id"]),
+                    "item": items.astype(str),
+                    "timestamp": table.frame["time"].to_numpy(np.int64),
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    return InteractionLog(frame, item_side=load_lrd_item_side(directory), name=name)
 
 
 def load_lrd_item_side(directory: str | os.PathLike) -> ItemSideInfo:
