@@ -73,6 +73,12 @@ SERVED_MODELS = [
     pytest.param(
         briefly_trained("cml-features", 12, embedding_dim=8, hidden_dim=16), id="feature-cml"
     ),
+    pytest.param(briefly_trained("mml", embedding_dim=8), id="mml"),
+    pytest.param(
+        briefly_trained("mml", embedding_dim=8, metric="diagonal"),
+        id="mml-diagonal",
+    ),
+    pytest.param(briefly_trained("sml", embedding_dim=8), id="sml"),
 ]
 
 

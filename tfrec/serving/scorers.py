@@ -29,7 +29,9 @@ from tfrec.models.feature_cml import FeatureCML
 from tfrec.models.fism import FISM
 from tfrec.models.iris import IRIS
 from tfrec.models.maml import MAML
+from tfrec.models.mml import MML
 from tfrec.models.nais import NAIS
+from tfrec.models.sml import SML
 from tfrec.serving.history_scorers import HistoryScorer
 from tfrec.serving.history_scorers import fism_extras
 from tfrec.serving.history_scorers import fism_options
@@ -103,6 +105,29 @@ def bpr_extras(model: BPR) -> dict[str, np.ndarray]:
         return {}
     bias = keras.ops.convert_to_numpy(model.bias.embeddings)
     return {"item_bias": np.asarray(bias, np.float32).reshape(-1)}
+
+
+# ------------------------------------------------------------------------------ MML
+def mml_extras(model: MML) -> dict[str, np.ndarray]:
+    """The user-item metric W_UI = P P^T of `model` as its projection `P` (`[k, k]`).
+
+    `LearnedMetric.project(x)` is `x P` for every parameterisation (full: the factor L;
+    diagonal: diag(sqrt(w)); Euclidean: I), so `project(I)` is P and
+    `d_W(u, v) = |u P - v P|^2`.
+    """
+    metric = model.user_item_metric
+    identity = keras.ops.eye(model.embedding_dim, dtype="float32")
+    projection = keras.ops.convert_to_numpy(metric.project(identity))
+    return {"metric_projection": np.asarray(projection, np.float32)}
+
+
+def mml_scores(user_vectors, item_table, extras):
+    """MML score `-d_W_UI(u, v) = -|u P - v P|^2`, as `MML.score_users` (`cml_scores` on the
+    projected vectors: the same expansion and clamp as `LearnedMetric.pairwise`)."""
+    projection = extras["metric_projection"]
+    return cml_scores(
+        tf.matmul(user_vectors, projection), tf.matmul(item_table, projection), extras
+    )
 
 
 # ------------------------------------------------------------------------------ MAML
@@ -271,6 +296,10 @@ SCORERS: dict[type, Scorer | HistoryScorer | ACFScorer] = {
     ),
     # MAML without attention: CML's plain distance (its F only shaped the training).
     FeatureCML: CML_SCORER,
+    # MML: CML's distance under the learned user-item metric W_UI.
+    MML: Scorer(score=mml_scores, extras_fn=mml_extras),
+    # SML: plain squared Euclidean distance, as CML (its margins only shaped the training).
+    SML: CML_SCORER,
     # History models: scores from the user's items (training or request history).
     FISM: HistoryScorer(extras_fn=fism_extras, options_fn=fism_options),
     NAIS: HistoryScorer(extras_fn=nais_extras, options_fn=nais_options),
