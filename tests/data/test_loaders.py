@@ -146,9 +146,7 @@ def test_lrd_log_resplit_by_time_is_lrd_split_with_dev_in_train():
     # test pairs, and its training set is LRD's train plus dev.
     assert pairs(resplit.test, resplit) == pairs(released.test, released)
     assert len(pairs(resplit.test, resplit)) == 4905
-    assert pairs(resplit.train, resplit) == pairs(
-        released.train + released.validation, released
-    )
+    assert pairs(resplit.train, resplit) == pairs(released.train + released.validation, released)
 
 
 # --------------------------------------------------------------------------- a2_gcn
