@@ -7,7 +7,9 @@ of about 6.4M users, 1.66M items and 14.8M interactions; time per epoch and peak
 Each model runs in its own process (peak memory is the process's maximum resident set,
 `resource.getrusage`, so every run is measured alone). Stages, each timed: the synthetic data
 (`make_synthetic`, planted clusters, no image features), the sampler (for MML the similar-
-pair buffers S_U and S_I, Jaccard > 0.3 by blocked sparse products), building the model,
+pair buffers S_U and S_I, Jaccard > 0.3 by blocked sparse products, at most
+`--max-similar-per-row` per entity: without a cap S_U alone would hold about 4.9 billion
+pairs here, see `similar_pairs`), building the model,
 and one epoch of `tfrec.training.fit` with the preset (`mml/paper`: B 512, k 32, AdaGrad;
 `cml`: the CML code preset with `--cml-batch-size`, default 512 as MML, and k 32) on
 tf.data. `--max-steps` stops the epoch early (the time per step then extrapolates to the
@@ -18,6 +20,7 @@ land in one file; a progress line is printed every `--log-every` steps.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -30,6 +33,7 @@ import keras
 from tfrec.data.synthetic import make_synthetic
 from tfrec.training import build_model
 from tfrec.training import get_preset
+from tfrec.training.mml_presets import mml_training
 from tfrec.training.trainer import make_sampler
 from tfrec.utils.atomic import write_json
 
@@ -74,6 +78,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=ITEMS)
     parser.add_argument("--interactions", type=int, default=INTERACTIONS)
     parser.add_argument("--cml-batch-size", type=int, default=512)
+    parser.add_argument(
+        "--max-similar-per-row",
+        type=int,
+        default=100,
+        help="cap of S_U / S_I per entity (0: none, the paper; see similar_pairs)",
+    )
     parser.add_argument("--max-steps", type=int, help="stop the epoch after N steps")
     parser.add_argument("--log-every", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
@@ -102,7 +112,12 @@ def main() -> None:
         preset = get_preset("cml").replace(embedding_dim=32, batch_size=args.cml_batch_size)
     preset = preset.replace(epochs=1)
     started = time.perf_counter()
-    sampler = make_sampler(data, preset, seed=args.seed)
+    training = None
+    if args.model == "mml":
+        training = dataclasses.replace(
+            mml_training(preset), max_similar_per_row=args.max_similar_per_row or None
+        )
+    sampler = make_sampler(data, preset, seed=args.seed, training=training)
     stages["sampler_seconds"] = time.perf_counter() - started
     buffers = {
         name: int(getattr(sampler, name).nnz)

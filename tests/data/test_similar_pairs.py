@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from tfrec.data.similar_pairs import _blocks
 from tfrec.data.similar_pairs import similar_pairs
 
 
@@ -19,14 +20,14 @@ def brute_force(dense, theta):
 
 
 @pytest.mark.parametrize("theta", [0.0, 0.2, 0.3, 0.5])
-@pytest.mark.parametrize("block_rows", [1, 7, 1000])
-def test_matches_brute_force(theta, block_rows):
+@pytest.mark.parametrize(("block_rows", "block_entries"), [(1, 10**6), (7, 10**6), (1000, 30)])
+def test_matches_brute_force(theta, block_rows, block_entries):
     rng = np.random.default_rng(3)
     dense = (rng.random((40, 15)) < 0.2) * rng.integers(1, 6, (40, 15))
     dense[5] = 0  # an entity without interactions
     dense[6] = dense[7]  # two identical lists: Jaccard 1
     matrix = sp.csr_matrix(dense.astype(np.float32))
-    pairs = similar_pairs(matrix, theta, block_rows=block_rows)
+    pairs = similar_pairs(matrix, theta, block_rows=block_rows, block_entries=block_entries)
     assert pairs.shape == (40, 40) and pairs.has_sorted_indices
     np.testing.assert_allclose(pairs.toarray(), brute_force(dense, theta), rtol=1e-6)
     assert (pairs != pairs.T).nnz == 0 and pairs.diagonal().sum() == 0
@@ -62,3 +63,59 @@ def test_bad_arguments():
         similar_pairs(matrix, 0.3, block_rows=0)
     with pytest.raises(ValueError, match="ndarray"):
         similar_pairs(np.eye(3), 0.3)
+
+
+def test_blocks_respect_the_entry_budget_and_never_split_a_row():
+    bounds = np.array([5, 5, 30, 1, 1, 0, 4])
+    assert list(_blocks(bounds, 100, 10)) == [(0, 2), (2, 3), (3, 7)]
+    assert list(_blocks(bounds, 2, 10)) == [(0, 2), (2, 3), (3, 5), (5, 7)]
+    assert list(_blocks(np.zeros(0, np.int64), 4, 10)) == []
+
+
+def clique_plus_noise():
+    """30 users with the same single item (a clique of Jaccard 1) and 20 random users."""
+    rng = np.random.default_rng(0)
+    dense = np.zeros((50, 12), np.float32)
+    dense[:30, 0] = 1.0
+    dense[30:, 1:] = rng.random((20, 11)) < 0.3  # never item 0
+    return sp.csr_matrix(dense), dense
+
+
+def test_max_per_row_keeps_a_subset_of_each_row():
+    matrix, dense = clique_plus_noise()
+    full = similar_pairs(matrix, 0.3).toarray()
+    capped = similar_pairs(matrix, 0.3, max_per_row=4, seed=1).toarray()
+    kept = capped > 0
+    assert np.all(kept.sum(axis=1) == np.minimum(4, (full > 0).sum(axis=1)))
+    np.testing.assert_array_equal(capped[kept], full[kept])  # same Jaccard values
+    assert kept[:30, :30].sum() == 30 * 4  # each clique member keeps 4 of its 29
+    # The choice does not depend on the blocking, and changes with the seed.
+    for block_rows, block_entries in ((1, 10**6), (7, 50)):
+        again = similar_pairs(
+            matrix,
+            0.3,
+            max_per_row=4,
+            seed=1,
+            block_rows=block_rows,
+            block_entries=block_entries,
+        )
+        np.testing.assert_array_equal(again.toarray(), capped)
+    other = similar_pairs(matrix, 0.3, max_per_row=4, seed=2).toarray()
+    assert not np.array_equal(other > 0, kept)
+
+
+def test_max_per_row_is_uniform_over_the_row():
+    matrix, _ = clique_plus_noise()
+    counts = np.zeros(30)
+    for seed in range(300):
+        row = similar_pairs(matrix[:30], 0.3, max_per_row=1, seed=seed)[0]
+        counts[row.indices] += 1
+    # User 0 has 29 similar users, each chosen with probability 1/29 per seed: ~10.3 of 300.
+    assert counts[0] == 0 and counts.sum() == 300
+    assert counts[1:].min() >= 2 and counts[1:].max() <= 22
+
+
+@pytest.mark.parametrize("bad", [{"max_per_row": 0}, {"block_entries": 0}, {"max_per_row": 1.5}])
+def test_bad_caps_are_named(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        similar_pairs(sp.csr_matrix(np.eye(3)), 0.3, **bad)

@@ -14,6 +14,7 @@ from tfrec.training import get_preset
 from tfrec.training import list_presets
 from tfrec.training import make_sampler
 from tfrec.training.experiment import run_experiment
+from tfrec.training.mml_presets import MMLTraining
 from tfrec.training.mml_presets import mml_training
 
 
@@ -42,6 +43,12 @@ def test_make_sampler_builds_dual_triplets_with_similar_pairs():
     # alpha = 1 (no latent-relation term): no buffers are computed or drawn.
     plain = make_sampler(interactions, preset.replace(explicit_weight=1.0), seed=0)
     assert plain.similar_users is None and "similar_users" not in plain.batch(0, 0)
+    # A capped buffer (MMLTraining.max_similar_per_row) keeps at most that many per row.
+    full_rows = np.diff(sampler.similar_users.indptr)
+    assert full_rows.max() > 1
+    capped = make_sampler(interactions, preset, seed=0, training=MMLTraining(max_similar_per_row=1))
+    np.testing.assert_array_equal(np.diff(capped.similar_users.indptr), np.minimum(full_rows, 1))
+    assert np.diff(capped.similar_items.indptr).max() <= 1
 
 
 def test_run_experiment_trains_mml_and_reports_nmi(tmp_path):

@@ -27,9 +27,13 @@ class MMLTraining:
     Attributes:
         similarity_threshold: theta: (a, b) in S iff Jaccard(list(a), list(b)) > theta,
             lists from the training interactions (`tfrec.data.similar_pairs`).
+        max_similar_per_row: None (the paper: every such pair) or the most similar
+            entities kept per user and per item, a seeded uniform choice [INFER]; needed
+            on very sparse data, where the pairs outgrow memory (see `similar_pairs`).
     """
 
     similarity_threshold: float = 0.3
+    max_similar_per_row: int | None = None
 
 
 _TRAINING: dict[tuple[str, str], MMLTraining] = {}

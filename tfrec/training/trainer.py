@@ -53,29 +53,38 @@ def build_model(
     return model
 
 
-def make_sampler(interactions: Interactions, preset: Preset, *, seed: int = 0):
+def make_sampler(interactions: Interactions, preset: Preset, *, seed: int = 0, training=None):
     """The authors' sampler over the training pairs with the preset's B and W.
 
     MML presets get a `DualTripletSampler` (item and user negatives) with the similar-pair
-    buffers S_U and S_I of their `MMLTraining.similarity_threshold` (computed from the
-    training matrix; not needed, and not computed, when the model has no L_LA term).
+    buffers S_U and S_I of their `MMLTraining` (`training`, default the preset's:
+    `similarity_threshold`, `max_similar_per_row`), computed from the training matrix; not
+    needed, and not computed, when the model has no L_LA term.
     """
     if preset.model == "mml":
+        from functools import partial
+
         from tfrec.data.similar_pairs import similar_pairs
         from tfrec.sampling.dual_triplet_sampler import DualTripletSampler
         from tfrec.training.mml_presets import mml_training
 
-        theta = mml_training(preset).similarity_threshold
+        training = training or mml_training(preset)
+        pairs = partial(
+            similar_pairs,
+            theta=training.similarity_threshold,
+            max_per_row=training.max_similar_per_row,
+            seed=seed,
+        )
         relations = preset.model_options.get("explicit_weight", 0.7) < 1.0
         sides = preset.model_options.get("relation_sides", "both")
         return DualTripletSampler(
             interactions.train,
             num_negatives=preset.num_negatives,
             batch_size=min(preset.batch_size, int(interactions.train.nnz)),
-            similar_users=similar_pairs(interactions.train, theta)
+            similar_users=pairs(interactions.train)
             if relations and sides in ("both", "users")
             else None,
-            similar_items=similar_pairs(interactions.train.T, theta)
+            similar_items=pairs(interactions.train.T)
             if relations and sides in ("both", "items")
             else None,
             seed=seed,
