@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from tfrec.data.synthetic import make_synthetic
 from tfrec.evaluation import top_k_items
+from tfrec.models.wrmf import WRMF
 from tfrec.serving import export_model
 from tfrec.training import build_model
 from tfrec.training import fit
@@ -79,6 +80,10 @@ SERVED_MODELS = [
         id="mml-diagonal",
     ),
     pytest.param(briefly_trained("sml", embedding_dim=8), id="sml"),
+    pytest.param(
+        lambda data: WRMF(data.num_users, data.num_items, 8, iterations=3).fit(data.train),
+        id="wrmf",
+    ),
 ]
 
 

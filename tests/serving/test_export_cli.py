@@ -14,6 +14,7 @@ from tfrec.data.loaders.maml_csv import load_maml_csv
 from tfrec.data.synthetic import make_synthetic
 from tfrec.evaluation import top_k_items
 from tfrec.models import BPR
+from tfrec.models.wrmf import WRMF
 
 
 @pytest.fixture
@@ -59,6 +60,23 @@ def test_export_command_writes_a_servable_version(trained_dir, tmp_path, capsys)
     output = served(user_keys=tf.constant([data.user_keys[0], data.user_keys[5]]), k=tf.constant(4))
     np.testing.assert_array_equal(output["item_ids"].numpy(), items)
     assert output["item_keys"].numpy().astype(str).tolist() == data.item_keys[items].tolist()
+    np.testing.assert_allclose(output["scores"].numpy(), scores, atol=1e-5)
+
+
+def test_export_command_reads_a_wrmf_directory(trained_dir, tmp_path):
+    """WRMF runs leave model.npz (factors, no Keras model): export serves p_u . q_i."""
+    run, files = trained_dir
+    data = load_maml_csv(files[1], files[3])
+    (run / "model.keras").unlink()
+    model = WRMF(data.num_users, data.num_items, 4, iterations=2).fit(data.train)
+    model.save(run / "model.npz")
+    base = tmp_path / "saved"
+    arguments = ["export", "--model-dir", str(run), "--name", "als", "--base", str(base)]
+    assert main([*arguments, *files, "--format", "maml-csv", "--no-warmup"]) == 0
+    items, scores = top_k_items(model.score_users_numpy, [1, 2], 5, data.train)
+    served = tf.saved_model.load(str(base / "als" / "1")).signatures["serving_default"]
+    output = served(user_keys=tf.constant([data.user_keys[1], data.user_keys[2]]), k=tf.constant(5))
+    np.testing.assert_array_equal(output["item_ids"].numpy(), items)
     np.testing.assert_allclose(output["scores"].numpy(), scores, atol=1e-5)
 
 

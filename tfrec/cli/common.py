@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from tfrec.data.splits import NAMED_SPLITS
 
@@ -100,3 +101,29 @@ def load_interactions(args: argparse.Namespace):
             "already split (its train and test files are used as they are)."
         )
     return loaded
+
+
+def trained_model_path(model_dir) -> Path:
+    """DIR/model.keras, or DIR/model.npz for WRMF (factors, not a Keras model)."""
+    model_dir = Path(model_dir)
+    for name in ("model.keras", "model.npz"):
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise FileNotFoundError(
+        f"{model_dir / 'model.keras'} does not exist: is {model_dir} a `tfrec train` output?"
+    )
+
+
+def load_trained_model(path: Path):
+    """The model of `trained_model_path`: WRMF from `.npz`, else a Keras model (tfrec's
+    classes and optimizers registered)."""
+    if path.suffix == ".npz":
+        from tfrec.models.wrmf import WRMF
+
+        return WRMF.load(path)
+    import keras
+
+    import tfrec.models  # noqa: F401  (registers the model classes for deserialisation)
+    import tfrec.training.optimizers  # noqa: F401
+
+    return keras.saving.load_model(path)

@@ -31,13 +31,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir)
-    model_path = model_dir / "model.keras"
-    if not model_path.is_file() and (model_dir / "model.npz").is_file():
-        model_path = model_dir / "model.npz"  # WRMF: factors, not a Keras model
-    if not model_path.is_file():
-        raise FileNotFoundError(
-            f"{model_path} does not exist: is {model_dir} a `tfrec train` output?"
-        )
+    model_path = common.trained_model_path(model_dir)
     metrics_path = model_dir / "metrics.json"
     config = json.loads(metrics_path.read_text())["config"] if metrics_path.is_file() else {}
     if not args.dataset and not args.train:
@@ -48,20 +42,11 @@ def run(args: argparse.Namespace) -> int:
                 "The model was not trained on a registry dataset: give the data arguments."
             )
 
-    import keras
-
-    import tfrec.models  # noqa: F401  (registers the model classes for deserialisation)
-    import tfrec.training.optimizers  # noqa: F401
     from tfrec.models.item_similarity_model import ItemSimilarityModel
     from tfrec.utils.atomic import write_json
 
     interactions = common.load_interactions(args)
-    if model_path.suffix == ".npz":
-        from tfrec.models.wrmf import WRMF
-
-        model = WRMF.load(model_path)
-    else:
-        model = keras.saving.load_model(model_path)
+    model = common.load_trained_model(model_path)
 
     from tfrec.models.acf import ACF
 

@@ -46,11 +46,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir)
-    model_path = model_dir / "model.keras"
-    if not model_path.is_file():
-        raise FileNotFoundError(
-            f"{model_path} does not exist: is {model_dir} a `tfrec train` output?"
-        )
+    model_path = common.trained_model_path(model_dir)
     metrics_path = model_dir / "metrics.json"
     config = json.loads(metrics_path.read_text())["config"] if metrics_path.is_file() else {}
     if not args.dataset and not args.train:
@@ -63,14 +59,10 @@ def run(args: argparse.Namespace) -> int:
                 "(--dataset, or --train/--test/--format) of its training data."
             )
 
-    import keras
-
-    import tfrec.models  # noqa: F401  (registers the model classes for deserialisation)
-    import tfrec.training.optimizers  # noqa: F401
     from tfrec.serving import export_model
 
     interactions = common.load_interactions(args)
-    model = keras.saving.load_model(model_path)
+    model = common.load_trained_model(model_path)
     if (model.num_users, model.num_items) != (interactions.num_users, interactions.num_items):
         raise ValueError(
             f"The model has {model.num_users} users x {model.num_items} items, the data "

@@ -32,6 +32,7 @@ from tfrec.models.maml import MAML
 from tfrec.models.mml import MML
 from tfrec.models.nais import NAIS
 from tfrec.models.sml import SML
+from tfrec.models.wrmf import WRMF
 from tfrec.serving.history_scorers import HistoryScorer
 from tfrec.serving.history_scorers import fism_extras
 from tfrec.serving.history_scorers import fism_options
@@ -300,6 +301,8 @@ SCORERS: dict[type, Scorer | HistoryScorer | ACFScorer] = {
     MML: Scorer(score=mml_scores, extras_fn=mml_extras),
     # SML: plain squared Euclidean distance, as CML (its margins only shaped the training).
     SML: CML_SCORER,
+    # WRMF (implicit ALS, numpy): the dot product p_u . q_i, as BPR without a bias.
+    WRMF: Scorer(score=bpr_scores, extras_fn=no_extras),
     # History models: scores from the user's items (training or request history).
     FISM: HistoryScorer(extras_fn=fism_extras, options_fn=fism_options),
     NAIS: HistoryScorer(extras_fn=nais_extras, options_fn=nais_options),
