@@ -10,5 +10,6 @@ from tfrec.layers.metric_distance import MetricDistance
 from tfrec.layers.nais_attention import NAISAttention
 from tfrec.layers.row_normalization import l2_normalize_rows
 from tfrec.layers.smoothed_softmax import SmoothedSoftmax
+from tfrec.layers.sparse_read_embedding import SparseReadEmbedding
 from tfrec.layers.unit_ball_constraint import UnitBallConstraint
 from tfrec.layers.warp_weight import WarpWeight

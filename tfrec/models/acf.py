@@ -11,6 +11,7 @@ from tfrec.layers.acf_attention import ITEM_INPUTS
 from tfrec.layers.acf_attention import MODES
 from tfrec.layers.acf_attention import ComponentAttention
 from tfrec.layers.acf_attention import ItemAttention
+from tfrec.layers.sparse_read_embedding import SparseReadEmbedding
 from tfrec.models.embedding_model import EmbeddingModel
 
 
@@ -107,7 +108,7 @@ class ACF(EmbeddingModel):
         self.initializer_stddev = float(initializer_stddev)
 
         def table(rows, name):
-            return keras.layers.Embedding(
+            return SparseReadEmbedding(
                 rows,
                 self.embedding_dim,
                 embeddings_initializer=keras.initializers.RandomNormal(stddev=initializer_stddev),
@@ -136,9 +137,15 @@ class ACF(EmbeddingModel):
         return self.component_attention is not None
 
     # ----------------------------------------------------------------- forward
-    def _padded(self, layer):
-        zeros = ops.zeros((1, self.embedding_dim), dtype=layer.embeddings.dtype)
-        return ops.concatenate([layer.embeddings, zeros], axis=0)
+    def _history_rows(self, layer, history, mask):
+        """`layer`'s rows of the history ids `[B, L, D]`, zero at padding (id `num_items`).
+
+        Gathers with the padding clipped to a real id and zeroes it by the mask, rather than
+        appending a zero row to the table, which copies the whole table at every step (the
+        gradient of SVD++ on amazon-cloth took 23 ms that way, 9 ms this way).
+        """
+        rows = layer(ops.minimum(history, self.num_items - 1))
+        return rows * ops.expand_dims(ops.cast(mask, rows.dtype), -1)
 
     def attention(self, inputs, return_component_weights: bool = False):
         """`(alpha [B, L], beta [B, L, C] or None)` for the batch's users and histories.
@@ -149,8 +156,8 @@ class ACF(EmbeddingModel):
         users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
         history = ops.convert_to_tensor(inputs["history"], "int32")
         mask = ops.cast(ops.convert_to_tensor(inputs["history_mask"]), "bool")
-        targets = ops.take(self._padded(self.item_embedding), history, axis=0)
-        auxiliary = ops.take(self._padded(self.auxiliary_embedding), history, axis=0)
+        targets = self._history_rows(self.item_embedding, history, mask)
+        auxiliary = self._history_rows(self.auxiliary_embedding, history, mask)
         pooled, beta = None, None
         if self.uses_components:
             components = ops.convert_to_tensor(inputs["components"])
@@ -183,7 +190,8 @@ class ACF(EmbeddingModel):
         """u'_i = u_i + sum_l alpha(i, l) p_l: `[B, D]`."""
         users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
         history = ops.convert_to_tensor(inputs["history"], "int32")
-        auxiliary = ops.take(self._padded(self.auxiliary_embedding), history, axis=0)
+        mask = ops.convert_to_tensor(inputs["history_mask"])
+        auxiliary = self._history_rows(self.auxiliary_embedding, history, mask)
         alpha, _ = self.attention(inputs)
         return users + ops.sum(ops.expand_dims(alpha, -1) * auxiliary, axis=1)
 
@@ -201,12 +209,12 @@ class ACF(EmbeddingModel):
         if self.l2:
             items = ops.concatenate([ops.expand_dims(x["positive"], -1), x["negatives"]], -1)
             history = ops.convert_to_tensor(x["history"], "int32")
-            mask = ops.cast(ops.convert_to_tensor(x["history_mask"]), "float32")
-            auxiliary = ops.take(self._padded(self.auxiliary_embedding), history, axis=0)
+            mask = ops.convert_to_tensor(x["history_mask"])
+            auxiliary = self._history_rows(self.auxiliary_embedding, history, mask)
             loss = loss + self.l2 * (
                 ops.sum(ops.square(self.user_embedding(x["user"])))
                 + ops.sum(ops.square(self.item_embedding(items)))
-                + ops.sum(ops.sum(ops.square(auxiliary), -1) * mask)
+                + ops.sum(ops.square(auxiliary))
             )
         if self.attention_l2:
             weights = self.item_attention.trainable_weights

@@ -43,7 +43,18 @@ class Adagrad(_DenseGradients, keras.optimizers.Adagrad):
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class SGD(_DenseGradients, keras.optimizers.SGD):
-    """`keras.optimizers.SGD` with dense updates (matters only with momentum)."""
+    """`keras.optimizers.SGD`; dense updates only with momentum (where they differ).
+
+    Without momentum a row's update is `-lr * (its summed gradient)` either way, so the
+    sparse (`tf.IndexedSlices`) gradients are applied as they are: densifying them would
+    write every row of every table at every step (ACF with `SparseReadEmbedding` tables:
+    a step then no longer depends on the table sizes).
+    """
+
+    def apply(self, grads, trainable_variables=None):
+        if self.momentum:
+            return super().apply(grads, trainable_variables)
+        return keras.optimizers.SGD.apply(self, grads, trainable_variables)
 
 
 def make_optimizer(name: str, learning_rate: float, **kwargs) -> keras.optimizers.Optimizer:
@@ -56,8 +67,8 @@ def make_optimizer(name: str, learning_rate: float, **kwargs) -> keras.optimizer
       NAIS/FISM use an initial accumulator of 1e-8: pass `initial_accumulator_value`.
     - `"sgd"`: plain gradient descent (ACF §5.1).
 
-    All three apply embedding gradients densely (see `_DenseGradients`). Extra keyword
-    arguments override these constants.
+    Adam and Adagrad apply embedding gradients densely (see `_DenseGradients`), SGD only
+    with momentum (see `SGD`). Extra keyword arguments override these constants.
     """
     if name == "adam":
         return Adam(learning_rate, **{"epsilon": 1e-8, **kwargs})
