@@ -13,7 +13,8 @@ k-means (unit-normalised item embeddings, K = 10 and 20, mean over 10 k-means se
 against the items' primary category (s3rec-sports: the level-2 Amazon category; hin-yelp:
 the first business category), items without a label left out. Rows: `wrmf` (ALS via
 `implicit`), `cml` (the CML code's preset at k = 32, MML's size), `sml/paper`, `mml/paper` and the Table 8
-ablations `mml/euc-mml`, `w-mml`, `m-mml`, `np-mml`, `nr-mml`. `--epochs` overrides every
+ablations `mml/euc-mml`, `w-mml`, `m-mml`, `np-mml`, `nr-mml`, and `untrained` (MML's
+initial vectors: the NMI of no learning at all). `--epochs` overrides every
 preset's epochs (e.g. for a quick pass). Finished runs are skipped when started again.
 
 Each run also gives the paper's Table 7 rows for UBCF and IBCF: the learned embeddings as
@@ -54,6 +55,8 @@ ROWS = {
     "m-mml": ("mml", "m-mml", {}),
     "np-mml": ("mml", "np-mml", {}),
     "nr-mml": ("mml", "nr-mml", {}),
+    # The floor: MML's initial vectors, untrained (what NMI gives with no learning at all).
+    "untrained": ("mml", "paper", {"epochs": 0}),
 }
 METRICS = ("nmi@10", "nmi@20")
 TWO_STAGE_K = 50  # Table 7: HR@50 and Recall@50
@@ -93,10 +96,10 @@ def main() -> None:
                     continue
                 model, preset_name, overrides = ROWS[row]
                 preset = get_preset(model, preset_name, dataset=args.dataset)
-                if overrides:
-                    preset = preset.replace(**overrides)
                 if args.epochs:
                     preset = preset.replace(epochs=args.epochs)
+                if overrides:  # after --epochs: the untrained row stays untrained
+                    preset = preset.replace(**overrides)
                 started = time.perf_counter()
                 if model == "wrmf":
                     result = run_wrmf_experiment(data, preset, seed=seed)
