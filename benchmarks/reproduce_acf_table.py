@@ -41,6 +41,7 @@ from _runs import load_runs
 from _runs import save_run
 
 from tfrec.data.registry import load_dataset
+from tfrec.evaluation import evaluate_full_ranking
 from tfrec.evaluation import paired_t_test
 from tfrec.features.component_features import write_token_components
 from tfrec.features.component_store import ComponentStore
@@ -120,11 +121,20 @@ def main() -> None:
                     f"{100 * run['ndcg@100']:.2f}  {run['seconds']:.0f} s",
                     flush=True,
                 )
-    summary(record, per_user, args)
+    summary(record, per_user, args, data)
 
 
-def summary(record, per_user, args) -> None:
+def summary(record, per_user, args, data) -> None:
     print(f"\n{args.dataset}, components {args.components} (values in %, mean +- std)")
+    # Reference without a model: items ranked by their training popularity.
+    counts = np.asarray(data.train.sum(axis=0), np.float32).ravel()
+    popular = evaluate_full_ranking(
+        lambda users: np.broadcast_to(counts, (len(users), len(counts))), data, ks=(100,)
+    )
+    print(
+        f"{'popularity (no model)':<42}"
+        + "".join(f"{100 * popular.metrics[m]:>18.2f}" for m in METRICS)
+    )
     for row, (_, _, title) in ROWS.items():
         runs = [record["runs"].get(f"{row}/s{s}") for s in args.seeds]
         runs = [run for run in runs if run]
