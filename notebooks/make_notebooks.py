@@ -799,6 +799,10 @@ plt.tight_layout()""",
         """## Reading the plots
 - Category clusters in the t-SNE map are what NMI measures; the README's NMI tables compare
   MML with WRMF, CML, SML and the Table 8 ablations over three training seeds.
+- With the paper's loss read literally, MML's item space shows no category structure: its
+  NMI equals the untrained one, here as on Yelp (README, MML section). The dual hinges have
+  two push terms each and go inactive within the first epoch
+  (`benchmarks/mml_hinge_activity.py`), so the vectors stop moving.
 - With `TFREC_NOTEBOOK_SMALL` set (the test suite) the model trains for 5 batches only, so
   the numbers and pictures are those of an almost untrained model.""",
     ),
