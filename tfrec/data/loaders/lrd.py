@@ -88,13 +88,9 @@ def load_lrd_split(directory: str | os.PathLike, *, name: str = "lrd") -> Intera
         if split in tables
     }
 
-    index_path = _find_one(directory, "*.item2index")
-    if index_path is not None:
-        index_table = _parsing.read_table(index_path, INDEX_COLUMNS, sep="\t")
-        _check_unique(index_path, index_table, "item_id")
-        index = index_table.frame.sort_values("item_id")
-        known_ids = index["item_id"].to_numpy()
-        item_keys = index["asin"].to_numpy(dtype=object)
+    index = _item_index(directory)
+    if index is not None:
+        known_ids, item_keys = index
     else:
         known_ids = np.unique(
             np.concatenate(
@@ -154,12 +150,7 @@ def load_lrd_log(directory: str | os.PathLike, *, name: str = "lrd") -> Interact
             missing from `item2index`.
     """
     directory = Path(directory)
-    index_path = _find_one(directory, "*.item2index")
-    index = None
-    if index_path is not None:
-        index = _parsing.read_table(index_path, INDEX_COLUMNS, sep="\t")
-        _check_unique(index_path, index, "item_id")
-        index = index.frame.sort_values("item_id")
+    index = _item_index(directory)
     frames = []
     for filename, columns in (
         ("train.csv", TRAIN_COLUMNS),
@@ -172,9 +163,9 @@ def load_lrd_log(directory: str | os.PathLike, *, name: str = "lrd") -> Interact
         table = _parsing.read_table(path, columns, sep="\t", header=_names(columns))
         ids = table.frame["item_id"].to_numpy()
         if index is not None:
-            known = index["item_id"].to_numpy()
+            known, asins = index
             _check_known(path, table, ids, known, 2)
-            items = index["asin"].to_numpy(dtype=object)[_common.index_of(known, ids)]
+            items = asins[_common.index_of(known, ids)]
         else:
             items = np.array([str(k) for k in ids], dtype=object)
         frames.append(
@@ -215,14 +206,11 @@ def load_lrd_item_side(directory: str | os.PathLike) -> ItemSideInfo:
     meta = _parsing.read_table(meta_path, META_COLUMNS, sep="\t", header=_names(META_COLUMNS))
     _check_unique(meta_path, meta, "item_id")
     ids = meta.frame["item_id"].to_numpy()
-    index_path = _find_one(directory, "*.item2index")
-    if index_path is not None:
-        index_table = _parsing.read_table(index_path, INDEX_COLUMNS, sep="\t")
-        _check_unique(index_path, index_table, "item_id")
-        index = index_table.frame.sort_values("item_id")
-        known = index["item_id"].to_numpy()
+    index = _item_index(directory)
+    if index is not None:
+        known, asins = index
         _check_known(meta_path, meta, ids, known, 1)
-        keys = index["asin"].to_numpy(dtype=object)[_common.index_of(known, ids)]
+        keys = asins[_common.index_of(known, ids)]
     else:
         keys = np.array([str(k) for k in ids], dtype=object)
     category = np.array([f"category:{c}" for c in meta.frame["i_category"]], dtype=object)
@@ -237,6 +225,18 @@ def load_lrd_item_side(directory: str | os.PathLike) -> ItemSideInfo:
 # --------------------------------------------------------------------------- helpers
 def _names(columns) -> tuple[str, ...]:
     return tuple(name for name, _ in columns)
+
+
+def _item_index(directory: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """`(item ids, ASINs)` of `<Dataset>.item2index`, in id order (None without the file);
+    a repeated id raises naming its line."""
+    path = _find_one(directory, "*.item2index")
+    if path is None:
+        return None
+    table = _parsing.read_table(path, INDEX_COLUMNS, sep="\t")
+    _check_unique(path, table, "item_id")
+    index = table.frame.sort_values("item_id")
+    return index["item_id"].to_numpy(), index["asin"].to_numpy(dtype=object)
 
 
 def _find_one(directory: Path, pattern: str) -> Path | None:
