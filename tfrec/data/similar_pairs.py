@@ -82,9 +82,10 @@ def similar_pairs(
         raise ValueError(f"Received: `block_rows={block_rows!r}`. Expected an integer >= 1.")
     if block_rows < 1:
         raise ValueError(f"Received: `block_rows={block_rows!r}`. Expected an integer >= 1.")
-    for name, value in (("block_entries", block_entries), ("max_per_row", max_per_row)):
-        if value is None and name == "max_per_row":
-            continue
+    limits = {"block_entries": block_entries}
+    if max_per_row is not None:
+        limits["max_per_row"] = max_per_row
+    for name, value in limits.items():
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"Received: `{name}={value!r}`. Expected an integer >= 1.")
     theta = float(theta)
