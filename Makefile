@@ -7,10 +7,10 @@ BACKEND_NEUTRAL_TESTS := tests/analysis tests/layers tests/losses tests/models t
 
 .PHONY: install dev quickstart test test-tf test-jax lint format clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[serving]"  # the quickstart exports with TF Serving warm-up requests
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
