@@ -55,6 +55,25 @@ ROWS = {
     "m-mml": ("mml", "m-mml", {}),
     "np-mml": ("mml", "np-mml", {}),
     "nr-mml": ("mml", "nr-mml", {}),
+    # [INFER] readings of Eqs. 7-8 that let the hinges act (`MML(push_terms=...)`): the
+    # push as the mean of its two distances, or one hinge per push distance.
+    "mml-mean": ("mml", "paper", {"push_terms": "mean"}),
+    "mml-separate": ("mml", "paper", {"push_terms": "separate"}),
+    # Diagnosis: MML with CML's ingredients (Euclidean metric, N(0, 1/k) start, fixed
+    # margins 0.5, no L_LA, no L_P), separate hinges: which of MML's parts hold it back.
+    "mml-cml-ingredients": (
+        "mml",
+        "paper",
+        {
+            "push_terms": "separate",
+            "metric": "euclidean",
+            "initialization": "normal",
+            "initial_margin": 0.5,
+            "adaptive_margins": False,
+            "explicit_weight": 1.0,
+            "covariance_weight": 0.0,
+        },
+    ),
     # The floor: MML's initial vectors, untrained (what NMI gives with no learning at all).
     "untrained": ("mml", "paper", {"epochs": 0}),
 }

@@ -69,6 +69,31 @@ def test_hand_computed_terms():
     assert loss_of(model, tiny_batch()) == pytest.approx(0.5 * 0.06 + 0.5 * 0.09, rel=1e-5)
 
 
+def test_push_terms_switch():
+    # Same numbers as test_hand_computed_terms: pull 0.09, l1 pushes F_U(u0,u1) = 0.04 and
+    # F_UI(u1,i0) = 0.01 (margin 0.02), l2 pushes F_I(i0,i1) = 0.10 and F_UI(u0,i1) = 0.01
+    # (margin 0.05).
+    # "mean": l1 = [0.02 + 0.09 - 0.025]_+ = 0.085, l2 = [0.05 + 0.09 - 0.055]_+ = 0.085.
+    # "separate": l1 = [0.11 - 0.04]_+ + [0.11 - 0.01]_+ = 0.17,
+    #             l2 = [0.14 - 0.10]_+ + [0.14 - 0.01]_+ = 0.17.
+    for push_terms, l1, l2 in (("paper_sum", 0.06, 0.03), ("mean", 0.085, 0.085),
+                               ("separate", 0.17, 0.17)):  # fmt: skip
+        terms = tiny_model(rank_weight="none", push_terms=push_terms).loss_terms(tiny_batch())
+        assert numpy_of(terms["l1"])[0] == pytest.approx(l1, rel=1e-5), push_terms
+        assert numpy_of(terms["l2"])[0] == pytest.approx(l2, rel=1e-5), push_terms
+        # L_LA has one push distance per hinge: the switch leaves it alone.
+        assert numpy_of(terms["l3_users"])[0] == pytest.approx(0.05, rel=1e-5)
+    # "separate" with one push term beyond pull + margin: only the other hinge counts.
+    # i0 = (0, 0.3): pull still 0.09, F_U(u0,u1) = 0.04, F_UI(u1,i0) = 0.04 + 0.09 = 0.13;
+    # l1 = ([0.11 - 0.04]_+ + [0.11 - 0.13]_+) * ln(1 + 3) (WARP, one candidate, J = 3).
+    model = tiny_model(push_terms="separate")
+    model.item_embedding.embeddings.assign(np.array([[0, 0.3], [0, 0.1], [0.3, 0.2]], "float32"))
+    terms = model.loss_terms(tiny_batch())
+    assert numpy_of(terms["l1"])[0] == pytest.approx(0.07 * math.log(4.0), rel=1e-5)
+    with pytest.raises(ValueError, match="push_terms='both'"):
+        MML(3, 3, push_terms="both")
+
+
 def test_masked_anchor_and_relation_sides():
     batch = tiny_batch()
     batch["has_similar_item"] = np.array([0.0], np.float32)

@@ -21,6 +21,7 @@ COVARIANCE_ROWS = ("all", "batch")
 MARGIN_REGULARIZERS = ("paper_full_mean", "sml_batch_mean")
 RELATION_SIDES = ("both", "users", "items")
 INITIALIZATIONS = ("paper_uniform", "normal")
+PUSH_TERMS = ("paper_sum", "mean", "separate")
 
 # The ablations of paper Table 8, as constructor overrides of the full model.
 MML_VARIANTS = {
@@ -63,6 +64,13 @@ class MML(EmbeddingModel):
 
     - Eq. 7: `l1 = t * [mr_u[a] + F^UI(a,c) - F^U(a,b) - F^UI(b,c)]_+`
     - Eq. 8: `l2 = t * [mr_i[c] + F^UI(a,c) - F^I(c,d) - F^UI(a,d)]_+`
+    - `push_terms` [INFER] reads the two push distances of Eqs. 7-8 otherwise: `"mean"`
+      (`[mr + F^UI(a,c) - (F^U(a,b) + F^UI(b,c)) / 2]_+`, the push on the pull's scale) or
+      `"separate"` (`[mr + F^UI(a,c) - F^U(a,b)]_+ + [mr + F^UI(a,c) - F^UI(b,c)]_+`, each
+      with its own WARP weight; l2 likewise). Read literally (`"paper_sum"`, default) a
+      hinge compares one distance with the sum of two, and is inactive whenever the pull
+      is below the push terms' sum minus the margin: on hin-yelp from the first epoch on
+      (`benchmarks/mml_hinge_activity.py`), so the literal model does not learn.
     - Eq. 9: `L_EX = lambda * sum l1 + (1 - lambda) * sum l2` (`dual_balance` = lambda)
     - Eq. 11: `l3 = t * has_similar * [mr_l[x] + F(x,f) - F(x,g)]_+` for user anchors (F^U,
       mr_l[a]) and item anchors (F^I, mr_l[num_users + c]); `L_LA` = their sum.
@@ -103,6 +111,8 @@ class MML(EmbeddingModel):
         negative_pick: with W > 1 candidates, keep the one of largest push sum
             (`"paper_max_distance"`, paper §3.6 read literally) or smallest (`"closest"`,
             CML's rule).
+        push_terms: `"paper_sum"` (Eqs. 7-8 as printed), `"mean"` or `"separate"` [INFER;
+            see above].
         relation_sides: anchors of L_LA: `"both"` ([INFER], Algorithm 1), `"users"`,
             `"items"`.
         initialization: `"paper_uniform"` (U(0.2 - sqrt(0.12), 0.2 + sqrt(0.12)): mean 0.2,
@@ -136,6 +146,7 @@ class MML(EmbeddingModel):
         margin_regularizer: str = "paper_full_mean",
         rank_weight: str = "warp_parallel",
         negative_pick: str = "paper_max_distance",
+        push_terms: str = "paper_sum",
         relation_sides: str = "both",
         initialization: str = "paper_uniform",
         clip_norm: float = 1.0,
@@ -151,6 +162,7 @@ class MML(EmbeddingModel):
             ("margin_regularizer", margin_regularizer, MARGIN_REGULARIZERS),
             ("rank_weight", rank_weight, RANK_WEIGHTS),
             ("negative_pick", negative_pick, NEGATIVE_PICKS),
+            ("push_terms", push_terms, PUSH_TERMS),
             ("relation_sides", relation_sides, RELATION_SIDES),
             ("initialization", initialization, INITIALIZATIONS),
             ("diagonal_transform", diagonal_transform, DIAGONAL_TRANSFORMS),
@@ -178,6 +190,7 @@ class MML(EmbeddingModel):
         self.margin_regularizer = margin_regularizer
         self.rank_weight = rank_weight
         self.negative_pick = negative_pick
+        self.push_terms = push_terms
         self.relation_sides = relation_sides
         self.initialization = initialization
         self.clip_norm = float(clip_norm)
@@ -271,13 +284,23 @@ class MML(EmbeddingModel):
         negative_items = self.item_embedding(x["negatives"])  # e_d [B, W, k]
         f_ui, f_u, f_i = self.user_item_metric, self.user_user_metric, self.item_item_metric
         pull = f_ui(users, items)
-        push_users = f_u(users[:, None, :], negative_users) + f_ui(negative_users, items[:, None])
-        push_items = f_i(items[:, None, :], negative_items) + f_ui(users[:, None], negative_items)
         user_margins = ops.take(self.user_margins, user_ids, axis=0)
         item_margins = ops.take(self.item_margins, item_ids, axis=0)
         terms = {
-            "l1": self._hinge(pull, push_users, user_margins, self.user_rank_weight),
-            "l2": self._hinge(pull, push_items, item_margins, self.item_rank_weight),
+            "l1": self._dual_hinge(
+                pull,
+                f_u(users[:, None, :], negative_users),
+                f_ui(negative_users, items[:, None]),
+                user_margins,
+                self.user_rank_weight,
+            ),
+            "l2": self._dual_hinge(
+                pull,
+                f_i(items[:, None, :], negative_items),
+                f_ui(users[:, None], negative_items),
+                item_margins,
+                self.item_rank_weight,
+            ),
         }
         zeros = ops.zeros_like(pull)
         terms["l3_users"], terms["l3_items"] = zeros, zeros
@@ -346,6 +369,18 @@ class MML(EmbeddingModel):
             loss = loss + self.margin_weight * terms["margin"]
         return self.with_added_losses(loss)
 
+    def _dual_hinge(self, pull, entity_push, cross_push, margins, rank_weight):
+        """Eq. 7 (or 8) for `[B]` pulls and the `[B, W]` push terms F^U(a,b) (or F^I(c,d))
+        and F^UI(b,c) (or F^UI(a,d)), combined as `push_terms` says."""
+        if self.push_terms == "separate":
+            return self._hinge(pull, entity_push, margins, rank_weight) + self._hinge(
+                pull, cross_push, margins, rank_weight
+            )
+        pushes = entity_push + cross_push
+        if self.push_terms == "mean":
+            pushes = 0.5 * pushes
+        return self._hinge(pull, pushes, margins, rank_weight)
+
     def _hinge(self, pull, pushes, margins, rank_weight):
         """Eqs. 7-8 for `[B]` pulls and `[B, W]` push sums: one hinge per pair."""
         weights = rank_weight(pull + margins, pushes)
@@ -388,6 +423,7 @@ class MML(EmbeddingModel):
                 "margin_regularizer": self.margin_regularizer,
                 "rank_weight": self.rank_weight,
                 "negative_pick": self.negative_pick,
+                "push_terms": self.push_terms,
                 "relation_sides": self.relation_sides,
                 "initialization": self.initialization,
                 "clip_norm": self.clip_norm,
