@@ -34,6 +34,40 @@ def test_matches_brute_force(theta, block_rows, block_entries):
     assert pairs[6, 7] == 1.0
 
 
+def repeated_rows_matrix():
+    """Rows of sizes 1 to 12, many repeated (single-item rows above all), and empty rows."""
+    rng = np.random.default_rng(5)
+    base = np.zeros((30, 25), np.float32)
+    for row, size in enumerate(rng.integers(1, 13, 30)):
+        base[row, rng.choice(25, size, replace=False)] = 1.0
+    base[:8] = 0.0
+    base[np.arange(8), rng.choice(25, 8)] = 1.0  # single-item rows
+    dense = base[rng.choice(30, 90)]  # every pattern about three times, shuffled
+    dense[[3, 40]] = 0.0
+    return dense
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.3, 0.6])
+def test_repeated_and_empty_rows_match_brute_force(theta):
+    dense = repeated_rows_matrix()
+    pairs = similar_pairs(sp.csr_matrix(dense), theta, block_rows=5)
+    np.testing.assert_allclose(pairs.toarray(), brute_force(dense, theta), rtol=1e-6)
+    assert pairs[3].nnz == 0 and pairs[:, 40].nnz == 0  # empty rows pair with nothing
+
+
+def test_hash_collisions_are_split_exactly(monkeypatch):
+    # Every column hashes to the same value: all rows of one size collide; the exact
+    # check must still group only identical rows.
+    import tfrec.data.similar_pairs as module
+
+    monkeypatch.setattr(module, "_column_hashes", lambda columns, salt: np.zeros_like(
+        columns, np.uint64))  # fmt: skip
+    dense = repeated_rows_matrix()
+    for theta in (0.0, 0.3):
+        pairs = similar_pairs(sp.csr_matrix(dense), theta)
+        np.testing.assert_allclose(pairs.toarray(), brute_force(dense, theta), rtol=1e-6)
+
+
 def test_hand_computed_example_and_transposed_items():
     # users: 0 -> {0, 1}, 1 -> {0, 1, 2}, 2 -> {3}; J(0, 1) = 2 / 3.
     matrix = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 0, 1]], np.float32))
@@ -119,3 +153,28 @@ def test_max_per_row_is_uniform_over_the_row():
 def test_bad_caps_are_named(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         similar_pairs(sp.csr_matrix(np.eye(3)), 0.3, **bad)
+
+
+def test_max_per_row_draws_rows_with_many_candidates():
+    # 300 users share item 0 (299 candidates each, above 4 * 5: drawn, not listed); 10
+    # users hold {0, 1} (Jaccard 1/2 with the 300) and pair with them and each other.
+    dense = np.zeros((310, 3), np.float32)
+    dense[:, 0] = 1.0
+    dense[300:, 1] = 1.0
+    full = similar_pairs(sp.csr_matrix(dense), 0.3)
+    assert full.nnz == 310 * 309
+    capped = similar_pairs(sp.csr_matrix(dense), 0.3, max_per_row=5, seed=3)
+    assert np.all(np.diff(capped.indptr) == 5)
+    kept = capped.tocoo()
+    np.testing.assert_array_equal(kept.data, np.asarray(full[kept.row, kept.col]).ravel())
+    assert np.all(kept.row != kept.col)
+    again = similar_pairs(sp.csr_matrix(dense), 0.3, max_per_row=5, seed=3, block_rows=2)
+    assert (again != capped).nnz == 0
+    # Uniform over the candidates: user 0's picks over seeds cover the 309 evenly.
+    counts = np.zeros(310)
+    for seed in range(200):
+        row = similar_pairs(sp.csr_matrix(dense), 0.3, max_per_row=5, seed=seed)[0]
+        counts[row.indices] += 1
+    assert counts[0] == 0 and counts.sum() == 1000
+    # 1000 picks over 309 candidates: about 3.2 each; the 10 two-item users ~32 together.
+    assert 15 <= counts[300:].sum() <= 55 and counts.max() <= 14

@@ -33,22 +33,26 @@ def similar_pairs(
     ```
 
     Only pairs with at least one common column can exceed `theta >= 0`, so the pairs are
-    read off the sparse co-occurrence counts `X X^T` (X the binarised matrix), computed
-    `block_rows` rows at a time: `|A ∪ B| = |A| + |B| - |A ∩ B|`. Memory is bounded by one
-    block of `X X^T` plus the kept pairs; no dense n x n array is ever formed. A block ends
-    early when the upper bound of its co-occurrence entries (for each row, the summed
-    column counts of its columns) would pass `block_entries`, so rows that touch very
-    popular columns come in smaller blocks (a single row is never split).
+    read off sparse co-occurrence counts `X X^T` (X the binarised matrix, `|A ∪ B| = |A| +
+    |B| - |A ∩ B|`), with two reductions of the work (`_Groups`, `_pattern_pairs`): rows
+    with identical column sets are merged into one "pattern" (Jaccard 1 with each other,
+    the same Jaccard with any third row), and a pattern of size d is only multiplied with
+    patterns of size in (theta * d, d / theta), the sizes that can reach Jaccard > theta.
+    The product runs `block_rows` pattern rows at a time, and a block ends early when the
+    upper bound of its co-occurrence entries would pass `block_entries`, so memory is
+    bounded by one block plus the kept pairs; no dense n x n array is ever formed.
 
     The kept pairs themselves can outgrow memory on very sparse data: at the size of the
     MML paper's Table 9 (6.4M users, 14.8M interactions) about 4M users have a single
     training item, and every two of them with the same item have Jaccard 1, which alone is
     4.9 billion user pairs on the synthetic data of that size. `max_per_row` [INFER, not in
     the paper] keeps at most that many similar entities per row, a uniform random choice
-    among those above `theta` (by a seeded hash of the pair, so independent of the block
-    sizes): the relation sampler draws uniformly from a row, and drawing from a uniform
-    subset of it keeps that distribution on average. The result is then no longer
-    symmetric.
+    among those above `theta`: a row with at most `4 * max_per_row` candidates keeps those
+    of smallest seeded hash of the pair, a row with more draws seeded positions among its
+    candidates without listing them (see `_Groups.expand`). The relation sampler draws
+    uniformly from a row, and drawing from a uniform subset of it keeps that distribution
+    on average. The choice depends on the seed only (not on the block sizes), and the
+    result is then no longer symmetric.
 
     Args:
         matrix: `[n, c]` scipy sparse matrix; every stored non-zero marks one (row, column)
@@ -93,38 +97,228 @@ def similar_pairs(
     binary = sp.csr_matrix(matrix, copy=True)
     binary.sum_duplicates()
     binary.eliminate_zeros()
+    binary.sort_indices()
     binary.data = np.ones_like(binary.data, dtype=np.int32)
-    num_rows = binary.shape[0]
-    degrees = np.diff(binary.indptr).astype(np.int64)
-    transposed = binary.T.tocsr()
-
-    # Row a of X X^T has at most sum_{j in a} |column j| entries.
-    bounds = binary @ np.diff(transposed.indptr).astype(np.int64)
+    groups = _Groups(binary)
+    neighbours = _pattern_pairs(groups.patterns, theta, int(block_rows), int(block_entries))
     rows_out, columns_out, values_out = [], [], []
-    for start, stop in _blocks(bounds, int(block_rows), int(block_entries)):
-        common = (binary[start:stop] @ transposed).tocoo()
-        rows = common.row.astype(np.int64) + start
-        columns = common.col.astype(np.int64)
-        intersection = common.data.astype(np.int64)
-        union = degrees[rows] + degrees[columns] - intersection
-        # Integer comparison (intersection > theta * union) would round theta; float64
-        # division is exact enough for counts below 2**53 and keeps the pair set symmetric.
-        jaccard = intersection / union
-        keep = (jaccard > theta) & (rows != columns)
-        rows, columns, jaccard = rows[keep], columns[keep], jaccard[keep]
-        if max_per_row is not None:
-            chosen = _random_per_row(rows, columns, int(max_per_row), num_rows, seed)
-            rows, columns, jaccard = rows[chosen], columns[chosen], jaccard[chosen]
+    for rows, columns, jaccard in groups.expand(neighbours, max_per_row, seed):
         rows_out.append(rows)
         columns_out.append(columns)
-        values_out.append(jaccard.astype(np.float32))
-
+        values_out.append(jaccard)
     rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
     columns = np.concatenate(columns_out) if columns_out else np.zeros(0, np.int64)
     values = np.concatenate(values_out) if values_out else np.zeros(0, np.float32)
+    num_rows = binary.shape[0]
     pairs = sp.csr_matrix((values, (rows, columns)), shape=(num_rows, num_rows), dtype=np.float32)
     pairs.sort_indices()
     return pairs
+
+
+# Rows drawn per chunk of `_Groups.expand` are bounded by this many candidate positions.
+_CHUNK_POSITIONS = 20_000_000
+
+
+class _Groups:
+    """The rows of a binary CSR matrix grouped by identical column sets ("patterns").
+
+    Rows with the same set have Jaccard 1 with each other, and the same Jaccard with any
+    third row, so the co-occurrence products run on one row per pattern: on very sparse
+    data most rows share a pattern (on Table 9's synthetic data 6.4M users make 3.4M
+    patterns, 4M of them single-item users, and the product's work drops from 2.5e10 to
+    6e9 entries before the length filter of `_pattern_pairs`). Empty rows belong to no
+    pattern (they have no similar entity).
+
+    Patterns are numbered by increasing size (number of columns), as `_pattern_pairs`
+    needs; `members` lists each pattern's rows in increasing order.
+    """
+
+    def __init__(self, binary: sp.csr_matrix):
+        num_rows = binary.shape[0]
+        degrees = np.diff(binary.indptr).astype(np.int64)
+        row_of = np.repeat(np.arange(num_rows), degrees)
+        # Two independent 64-bit hashes of each row's column set (sums of column hashes),
+        # then an exact check: a row whose columns differ from its group's first row (a
+        # hash collision) is given a key of its own and the grouping is redone.
+        hashes = []
+        for salt in (11, 12):
+            summed = np.zeros(num_rows, np.uint64)
+            np.add.at(summed, row_of, _column_hashes(binary.indices, salt))
+            hashes.append(summed)
+        alone = np.zeros(num_rows, np.int64)
+        while True:
+            order = np.lexsort((np.arange(num_rows), alone, hashes[1], hashes[0], degrees))
+            keys = [key[order] for key in (degrees, hashes[0], hashes[1], alone)]
+            starts = np.ones(num_rows, bool)
+            starts[1:] = np.any([key[1:] != key[:-1] for key in keys], axis=0)
+            first = np.maximum.accumulate(np.where(starts, np.arange(num_rows), 0))
+            member, reference = order[~starts], order[first][~starts]
+            lengths = degrees[member]
+            offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            own = binary.indices[np.repeat(binary.indptr[member], lengths) + offsets]
+            other = binary.indices[np.repeat(binary.indptr[reference], lengths) + offsets]
+            differs = np.zeros(len(member), bool)
+            np.logical_or.at(differs, np.repeat(np.arange(len(member)), lengths), own != other)
+            if not differs.any():
+                break
+            alone[member[differs]] = member[differs] + 1
+        starts &= degrees[order] > 0
+        valid = degrees[order] > 0
+        pattern_of_sorted = np.cumsum(starts) - 1  # rows sorted by (degree, hashes)
+        self.pattern = np.full(num_rows, -1, np.int64)
+        self.pattern[order[valid]] = pattern_of_sorted[valid]
+        # Degree is the first sort key, so pattern numbers increase with the size.
+        count = int(starts.sum())
+        self.sizes = np.bincount(self.pattern[self.pattern >= 0], minlength=count)
+        by_pattern = np.lexsort((np.arange(num_rows), self.pattern))
+        by_pattern = by_pattern[self.pattern[by_pattern] >= 0]
+        self.members = by_pattern  # rows, grouped by pattern, increasing within one
+        self.member_start = np.concatenate([[0], np.cumsum(self.sizes)])
+        self.rank = np.zeros(num_rows, np.int64)  # position of a row among its pattern's
+        self.rank[by_pattern] = (
+            np.arange(len(by_pattern)) - self.member_start[self.pattern[by_pattern]]
+        )
+        self.patterns = binary[order[starts]]
+        self.num_rows = num_rows
+
+    def expand(self, neighbours: sp.csr_matrix, max_per_row: int | None, seed: int):
+        """Yields `(rows, columns, jaccard)` chunks of the row pairs: each row of pattern p
+        pairs with the other rows of p (Jaccard 1) and the rows of p's `neighbours`.
+
+        Without `max_per_row` every pair is listed. With it, a row with at most
+        `4 * max_per_row` candidates keeps the `max_per_row` of smallest seeded hash of
+        (row, candidate) (a uniform subset, independent of the blocking); a row with more
+        draws `2 * max_per_row` seeded positions among its candidates and keeps the first
+        `max_per_row` distinct ones (uniform too, without listing its candidates: a
+        single-item user of a popular item has thousands). A row left short by repeated
+        draws (rare) falls back to listing.
+        """
+        # Candidates of a row of pattern p: the other rows of p, then p's neighbours' rows.
+        neighbour_sizes = self.sizes[neighbours.indices]
+        through = np.concatenate([[0], np.cumsum(neighbour_sizes)])
+        others = self.sizes[: neighbours.shape[0]] - 1
+        totals = others + (through[neighbours.indptr[1:]] - through[neighbours.indptr[:-1]])
+        row_totals = np.where(self.pattern >= 0, totals[np.maximum(self.pattern, 0)], 0)
+        if max_per_row is None:
+            yield from self._listed(np.flatnonzero(row_totals), row_totals, neighbours, through)
+            return
+        limit = int(max_per_row)
+        listed = np.flatnonzero((row_totals > 0) & (row_totals <= 4 * limit))
+        for rows, columns, jaccard in self._listed(listed, row_totals, neighbours, through):
+            keep = _random_per_row(rows, columns, limit, self.num_rows, seed)
+            yield rows[keep], columns[keep], jaccard[keep]
+        drawn = np.flatnonzero(row_totals > 4 * limit)
+        short = []
+        for chunk in np.array_split(drawn, max(1, -(-len(drawn) * 2 * limit // _CHUNK_POSITIONS))):
+            if not len(chunk):
+                continue
+            draws = np.arange(2 * limit, dtype=np.uint64)
+            keys = chunk.astype(np.uint64)[:, None] * np.uint64(2 * limit) + draws
+            positions = (_splitmix64(keys.ravel(), seed) % np.repeat(
+                row_totals[chunk].astype(np.uint64), 2 * limit
+            )).astype(np.int64)  # fmt: skip
+            rows = np.repeat(chunk, 2 * limit)
+            # First occurrence of each (row, position), in draw order; keep `limit` per row.
+            order = np.lexsort((np.arange(len(rows)), positions, rows))
+            first = np.ones(len(order), bool)
+            first[1:] = (rows[order][1:] != rows[order][:-1]) | (
+                positions[order][1:] != positions[order][:-1]
+            )
+            distinct = np.sort(order[first])
+            kept_rows = rows[distinct]
+            start = np.searchsorted(kept_rows, kept_rows, side="left")
+            keep = distinct[(np.arange(len(distinct)) - start) < limit]
+            counts = np.bincount(np.searchsorted(chunk, rows[keep]), minlength=len(chunk))
+            short.append(chunk[counts < limit])
+            full = np.isin(rows[keep], chunk[counts >= limit])
+            keep = keep[full]
+            columns, jaccard = self._candidates(rows[keep], positions[keep], neighbours, through)
+            yield rows[keep], columns, jaccard
+        short = np.concatenate(short) if short else np.zeros(0, np.int64)
+        for rows, columns, jaccard in self._listed(short, row_totals, neighbours, through):
+            keep = _random_per_row(rows, columns, limit, self.num_rows, seed)
+            yield rows[keep], columns[keep], jaccard[keep]
+
+    def _listed(self, rows, row_totals, neighbours, through):
+        """Every candidate of `rows`, in chunks of bounded size."""
+        if not len(rows):
+            return
+        for start, stop in _blocks(row_totals[rows], len(rows), _CHUNK_POSITIONS):
+            chunk = rows[start:stop]
+            lengths = row_totals[chunk]
+            repeated = np.repeat(chunk, lengths)
+            positions = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            columns, jaccard = self._candidates(repeated, positions, neighbours, through)
+            yield repeated, columns, jaccard
+
+    def _candidates(self, rows, positions, neighbours, through):
+        """`(entity, jaccard)` of candidate `positions` (in `[0, total)`) of `rows`."""
+        patterns = self.pattern[rows]
+        others = self.sizes[patterns] - 1
+        own = positions < others
+        # Among the other rows of the pattern: skip the row itself.
+        own_index = positions + (positions >= self.rank[rows])
+        # Among the neighbours' rows: find the neighbour entry, then the row within it.
+        target = through[neighbours.indptr[patterns]] + positions - others
+        entry = np.searchsorted(through, np.where(own, 0, target), side="right") - 1
+        entry = np.minimum(entry, max(len(neighbours.indices) - 1, 0))
+        if len(neighbours.indices):
+            neighbour = neighbours.indices[entry]
+            within = target - through[entry]
+            jaccard = np.where(own, 1.0, neighbours.data[entry])
+        else:
+            neighbour, within, jaccard = patterns, own_index, np.ones(len(rows))
+        slot = np.where(
+            own, self.member_start[patterns] + own_index, self.member_start[neighbour] + within
+        )
+        return self.members[slot], jaccard.astype(np.float32)
+
+
+def _pattern_pairs(patterns: sp.csr_matrix, theta: float, block_rows: int, block_entries: int):
+    """`[P, P]` CSR of the Jaccard > theta pairs between distinct patterns (no diagonal).
+
+    Patterns come sorted by size. Jaccard(A, B) <= min(|A|, |B|) / max(|A|, |B|), so a
+    pattern of size d can only pair with sizes in (theta * d, d / theta) (the length filter
+    of set-similarity joins): rows are taken in bands of similar size, each multiplied with
+    the contiguous slice of patterns whose sizes can qualify, `block_rows` rows (and at
+    most about `block_entries` co-occurrence entries) at a time. No dense P x P array is
+    formed.
+    """
+    count = patterns.shape[0]
+    sizes = np.diff(patterns.indptr).astype(np.int64)
+    rows_out, columns_out, values_out = [], [], []
+    band_start = 0
+    while band_start < count:
+        low = sizes[band_start]
+        # Sizes within 25% of the band's smallest share one column slice.
+        band_stop = int(np.searchsorted(sizes, max(low, int(low * 1.25)), side="right"))
+        high = sizes[band_stop - 1]
+        # Candidates: sizes > theta * low and < high / theta (a superset by rounding).
+        first = int(np.searchsorted(sizes, int(np.floor(theta * low)), side="left"))
+        last = count if theta == 0 else int(np.searchsorted(sizes, high / theta, side="right"))
+        candidates = patterns[first:last].T.tocsr()
+        bounds = patterns[band_start:band_stop] @ np.diff(candidates.indptr).astype(np.int64)
+        for start, stop in _blocks(bounds, block_rows, block_entries):
+            start, stop = start + band_start, stop + band_start
+            common = (patterns[start:stop] @ candidates).tocoo()
+            rows = common.row.astype(np.int64) + start
+            columns = common.col.astype(np.int64) + first
+            intersection = common.data.astype(np.int64)
+            union = sizes[rows] + sizes[columns] - intersection
+            # Integer comparison (intersection > theta * union) would round theta; float64
+            # division is exact enough for counts below 2**53 and keeps the pairs symmetric.
+            jaccard = intersection / union
+            keep = (jaccard > theta) & (rows != columns)
+            rows_out.append(rows[keep])
+            columns_out.append(columns[keep])
+            values_out.append(jaccard[keep])
+        band_start = band_stop
+    rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
+    columns = np.concatenate(columns_out) if columns_out else np.zeros(0, np.int64)
+    values = np.concatenate(values_out) if values_out else np.zeros(0)
+    neighbours = sp.csr_matrix((values, (rows, columns)), shape=(count, count))
+    neighbours.sort_indices()
+    return neighbours
 
 
 def _blocks(bounds: np.ndarray, block_rows: int, block_entries: int):
@@ -154,6 +348,11 @@ def _random_per_row(rows, columns, limit: int, num_rows: int, seed: int) -> np.n
     first = np.searchsorted(sorted_rows, sorted_rows, side="left")
     rank = np.arange(len(order)) - first
     return np.sort(order[rank < limit])
+
+
+def _column_hashes(columns: np.ndarray, salt: int) -> np.ndarray:
+    """A 64-bit hash of each column id (summed per row to hash a row's column set)."""
+    return _splitmix64(columns.astype(np.uint64), salt)
 
 
 def _splitmix64(values: np.ndarray, seed: int) -> np.ndarray:

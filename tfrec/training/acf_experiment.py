@@ -55,6 +55,20 @@ def build_acf_model(
     return model
 
 
+def acf_training_input(sampler: ACFSampler, steps_per_epoch: int | None = None):
+    """`(dataset, steps)` for `model.fit(dataset, steps_per_epoch=steps)` over `sampler`:
+    on TensorFlow a `tf.data` pipeline (`make_acf_tf_dataset`), elsewhere a
+    `SamplerDataset` (steps None: it knows its length). `steps_per_epoch` None: one pass
+    over the training pairs."""
+    if keras.backend.backend() == "tensorflow":
+        from tfrec.sampling.acf_tf_dataset import make_acf_tf_dataset
+
+        return make_acf_tf_dataset(sampler), steps_per_epoch or sampler.steps_per_epoch
+    from tfrec.sampling.keras_dataset import SamplerDataset
+
+    return SamplerDataset(sampler, steps_per_epoch=steps_per_epoch), None
+
+
 def run_acf_experiment(
     interactions: Interactions,
     preset: Preset,
@@ -113,16 +127,7 @@ def run_acf_experiment(
                 interactions, ks=ks, every_n_epochs=evaluate_every, score_fn=scorer, verbose=0
             )
         )
-    if keras.backend.backend() == "tensorflow":
-        from tfrec.sampling.acf_tf_dataset import make_acf_tf_dataset
-
-        dataset = make_acf_tf_dataset(sampler)
-        steps = preset.steps_per_epoch or sampler.steps_per_epoch
-    else:
-        from tfrec.sampling.keras_dataset import SamplerDataset
-
-        dataset = SamplerDataset(sampler, steps_per_epoch=preset.steps_per_epoch)
-        steps = None
+    dataset, steps = acf_training_input(sampler, preset.steps_per_epoch)
     history = model.fit(
         dataset,
         epochs=preset.epochs,
