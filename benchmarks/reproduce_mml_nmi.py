@@ -145,7 +145,7 @@ def main() -> None:
                 )
     for title, metrics in (("NMI", METRICS), ("Table 7 (two-stage CF)", TWO_STAGE_METRICS)):
         print(f"\n{args.dataset}: {title}, mean +- std over training seeds")
-        print(f"{'':<16}" + "".join(f"{m:>20}" for m in metrics))
+        print(f"{'':<24}" + "".join(f"{m:>20}" for m in metrics))
         for row in ROWS:
             runs = [record["runs"].get(f"{row}/s{s}") for s in args.seeds]
             runs = [run for run in runs if run and all(m in run for m in metrics)]
@@ -155,7 +155,7 @@ def main() -> None:
                     values = np.array([run[metric] for run in runs])
                     spread = values.std(ddof=1) if len(values) > 1 else 0.0
                     cells.append(f"{values.mean():.4f} +- {spread:.4f}")
-                print(f"{row + f' ({len(runs)})':<16}" + "".join(f"{c:>20}" for c in cells))
+                print(f"{row + f' ({len(runs)})':<24}" + "".join(f"{c:>20}" for c in cells))
 
 
 if __name__ == "__main__":
