@@ -11,7 +11,9 @@ from tests.testing import random_batch
 from tfrec.models import CML
 
 
-def numpy_cml_loss(users, items, batch, num_items, margin, covariance_weight, closest=True):
+def numpy_cml_loss(
+    users, items, batch, num_items, margin, covariance_weight, closest=True, batch_rows=False
+):
     """CollMetric's embedding loss + covariance loss, line by line (spec cml.md §3)."""
     u = users[batch["user"]]
     pos = ((u - items[batch["positive"]]) ** 2).sum(-1)
@@ -24,6 +26,8 @@ def numpy_cml_loss(users, items, batch, num_items, margin, covariance_weight, cl
         per_pair = np.maximum(pos[:, None] - neg + margin, 0).sum(1)
     loss = (per_pair * np.log(rank + 1)).sum()
     rows = np.concatenate([items, users])
+    if batch_rows:  # covariance_rows="batch": the batch's positive items and users
+        rows = np.concatenate([items[batch["positive"]], u])
     centered = rows - rows.mean(0)
     covariance = centered.T @ centered / len(rows)
     return loss + covariance_weight * (covariance.sum() - np.trace(covariance))
@@ -49,6 +53,19 @@ def test_loss_matches_numpy_reference(hinge_negative, seed):
         users, items, batch, 11, 0.9, 0.7, closest=hinge_negative == "closest"
     )
     assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_covariance_over_the_batch_rows():
+    keras.utils.set_random_seed(2)
+    model = CML(13, 11, 6, margin=0.9, covariance_weight=0.7, covariance_rows="batch")
+    batch = random_batch(13, 11, 8, 4, seed=2)
+    loss = float(ops.convert_to_numpy(model.compute_loss(x=batch, y_pred=model(batch))))
+    users, items = weights_of(model)
+    expected = numpy_cml_loss(users, items, batch, 11, 0.9, 0.7, batch_rows=True)
+    assert loss == pytest.approx(expected, rel=1e-4)
+    assert loss != pytest.approx(numpy_cml_loss(users, items, batch, 11, 0.9, 0.7), rel=1e-3)
+    with pytest.raises(ValueError, match="covariance_rows='some'"):
+        CML(3, 3, covariance_rows="some")
 
 
 def test_scores_are_negated_squared_distances():

@@ -6,6 +6,8 @@ import keras
 from keras import ops
 
 COVARIANCE_FORMS = ("code_signed_offdiag_sum", "squared_offdiag", "paper_literal")
+# Which rows the penalty reads: every user and item row each step, or the batch's.
+COVARIANCE_ROWS = ("all", "batch")
 
 
 @keras.saving.register_keras_serializable(package="tfrec")

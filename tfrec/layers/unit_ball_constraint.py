@@ -19,6 +19,8 @@ class UnitBallConstraint(keras.constraints.Constraint):
         max_norm: the radius c.
     """
 
+    rowwise = True  # acts on each row alone (see tfrec.training.optimizers._SparseRows)
+
     def __init__(self, max_norm: float = 1.0):
         if not max_norm > 0:
             raise ValueError(f"Received: `max_norm={max_norm}`. Expected a positive number.")

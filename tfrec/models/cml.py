@@ -7,6 +7,7 @@ import math
 import keras
 from keras import ops
 
+from tfrec.layers.covariance_regularizer import COVARIANCE_ROWS
 from tfrec.layers.covariance_regularizer import CovarianceRegularizer
 from tfrec.layers.metric_distance import MetricDistance
 from tfrec.layers.warp_weight import WarpWeight
@@ -35,6 +36,9 @@ class CML(EmbeddingModel):
         covariance_weight: lambda_c; 0 disables the term (CollMetric's `use_cov_loss=False`).
         covariance_form: `"code_signed_offdiag_sum"` (code), `"squared_offdiag"`,
             `"paper_literal"`.
+        covariance_rows: `"all"` item and user rows every step (code) or `"batch"` (the
+            batch's user and positive item rows [INFER]: on tables of millions of rows
+            the full covariance costs more than the rest of the step).
 
     Example:
     >>> model = CML(num_users=100, num_items=50, embedding_dim=16)
@@ -53,6 +57,7 @@ class CML(EmbeddingModel):
         hinge_negative: str = "closest",
         covariance_weight: float = 1.0,
         covariance_form: str = "code_signed_offdiag_sum",
+        covariance_rows: str = "all",
         **kwargs,
     ):
         super().__init__(num_users, num_items, embedding_dim, **kwargs)
@@ -62,6 +67,12 @@ class CML(EmbeddingModel):
         self.hinge_negative = hinge_negative
         self.covariance_weight = float(covariance_weight)
         self.covariance_form = covariance_form
+        if covariance_rows not in COVARIANCE_ROWS:
+            raise ValueError(
+                f"Received: `covariance_rows={covariance_rows!r}`. Expected one of "
+                f"{COVARIANCE_ROWS}."
+            )
+        self.covariance_rows = covariance_rows
 
         # CollMetric: tf.random_normal(stddev=1/sqrt(d)), plain (not truncated) normal.
         def initializer():
@@ -87,10 +98,15 @@ class CML(EmbeddingModel):
         weights = self.warp_weight(distances[:, 0], distances[:, 1:])
         loss = self.hinge(self.candidate_labels(y_pred), y_pred, sample_weight=weights)
         if self.covariance_weight:
-            # CollMetric: concat(item rows, user rows), all of them, every step.
-            rows = ops.concatenate(
-                [self.item_embedding.embeddings, self.user_embedding.embeddings], axis=0
-            )
+            if self.covariance_rows == "all":
+                # CollMetric: concat(item rows, user rows), all of them, every step.
+                rows = ops.concatenate(
+                    [self.item_embedding.embeddings, self.user_embedding.embeddings], axis=0
+                )
+            else:
+                rows = ops.concatenate(
+                    [self.item_embedding(x["positive"]), self.user_embedding(x["user"])], axis=0
+                )
             loss = loss + self.covariance(rows)
         return self.with_added_losses(loss)
 
@@ -104,6 +120,7 @@ class CML(EmbeddingModel):
                 "hinge_negative": self.hinge_negative,
                 "covariance_weight": self.covariance_weight,
                 "covariance_form": self.covariance_form,
+                "covariance_rows": self.covariance_rows,
             }
         )
         return config

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfrec.layers.sparse_read_embedding import SparseReadEmbedding
 from tfrec.layers.unit_ball_constraint import UnitBallConstraint
 
 
@@ -44,14 +45,16 @@ class EmbeddingModel(keras.Model, abc.ABC):
     def add_unit_ball_tables(self, initializer, clip_norm: float) -> None:
         """Creates `user_embedding` and `item_embedding`: `[num_users | num_items, d]`
         tables whose rows are clipped to norm <= `clip_norm` after every update (the
-        CollMetric/MAML/MML unit-ball constraint).
+        CollMetric/MAML/MML unit-ball constraint). The tables read rows sparsely
+        (`SparseReadEmbedding`) and Adagrad updates and clips only the rows a step touched
+        (`tfrec.training.optimizers`), so a step does not scale with the table sizes.
 
         Args:
             initializer: a callable returning a fresh Keras initializer (one per table).
             clip_norm: radius of the ball.
         """
         for name, rows in (("user_embedding", self.num_users), ("item_embedding", self.num_items)):
-            table = keras.layers.Embedding(
+            table = SparseReadEmbedding(
                 rows,
                 self.embedding_dim,
                 embeddings_initializer=initializer(),

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from tfrec.layers.covariance_regularizer import COVARIANCE_FORMS
+from tfrec.layers.covariance_regularizer import COVARIANCE_ROWS
 from tfrec.layers.covariance_regularizer import CovarianceRegularizer
 from tfrec.layers.learned_metric import DIAGONAL_TRANSFORMS
 from tfrec.layers.learned_metric import PARAMETERIZATIONS
@@ -17,7 +18,6 @@ from tfrec.layers.warp_weight import WarpWeight
 from tfrec.models.embedding_model import EmbeddingModel
 
 NEGATIVE_PICKS = ("paper_max_distance", "closest")
-COVARIANCE_ROWS = ("all", "batch")
 MARGIN_REGULARIZERS = ("paper_full_mean", "sml_batch_mean")
 RELATION_SIDES = ("both", "users", "items")
 INITIALIZATIONS = ("paper_uniform", "normal")
@@ -41,6 +41,8 @@ _ITEM_BATCH_KEYS = ("similar_items", "dissimilar_items", "has_similar_item")
 class MarginClip(keras.constraints.Constraint):
     """Clips margins to `[floor, 1]` after each step (MML Eq. 16: margins in (0, 1]; SML's
     code clips to [0, 1]: floor 0)."""
+
+    rowwise = True  # acts on each entry alone (see tfrec.training.optimizers._SparseRows)
 
     def __init__(self, floor: float = 1e-6):
         self.floor = float(floor)

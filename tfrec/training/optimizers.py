@@ -36,13 +36,93 @@ class Adam(_DenseGradients, keras.optimizers.Adam):
     """`keras.optimizers.Adam` with dense (TF1-style, non-lazy) updates of embedding tables."""
 
 
-@keras.saving.register_keras_serializable(package="tfrec")
-class Adagrad(_DenseGradients, keras.optimizers.Adagrad):
-    """`keras.optimizers.Adagrad` with dense updates (identical values, one code path)."""
+def _is_sparse(gradient) -> bool:
+    return type(gradient).__name__ == "IndexedSlices"
+
+
+class _SparseRows:
+    """Applies `tf.IndexedSlices` gradients to the rows they touch, constraints included.
+
+    For optimizers whose update of a row with zero gradient is zero (Adagrad, plain SGD),
+    a sparse update gives the values of the dense one. Keras 3 still applies a variable's
+    constraint to the *whole* variable after every step, which on a table of millions of
+    rows costs more than the step itself (MML at the size of its paper's Table 9: 8M x 32
+    rows clipped to the unit ball at every step). A constraint that acts on each row alone
+    (`rowwise = True`: `UnitBallConstraint`, `MarginClip`) is applied here to the rows the
+    step touched, except at the first step, where it is applied to every row (rows may
+    start outside the constraint, e.g. MML's initial vectors outside the unit ball); rows
+    a step does not touch do not change, so they stay as the last full pass left them, and
+    the values equal those of the dense path. Other backends have dense gradients and use
+    the Keras path unchanged.
+    """
+
+    def apply(self, grads, trainable_variables=None):
+        if trainable_variables is None:
+            return super().apply(grads, trainable_variables)
+        grads, trainable_variables = list(grads), list(trainable_variables)
+        touched = [
+            (gradient, variable)
+            for gradient, variable in zip(grads, trainable_variables, strict=True)
+            if _is_sparse(gradient) and getattr(variable.constraint, "rowwise", False)
+        ]
+        if not touched:
+            return super().apply(grads, trainable_variables)
+        import tensorflow as tf  # IndexedSlices only exist on the TensorFlow backend.
+
+        constraints = [variable.constraint for _, variable in touched]
+        for _, variable in touched:
+            variable.constraint = None
+        try:
+            result = super().apply(grads, trainable_variables)
+        finally:
+            for (_, variable), constraint in zip(touched, constraints, strict=True):
+                variable.constraint = constraint
+        first_step = tf.equal(self.iterations, 1)  # `apply` has counted this step
+        for (gradient, variable), constraint in zip(touched, constraints, strict=True):
+            rows, _ = tf.unique(gradient.indices)
+
+            def everywhere(variable=variable, constraint=constraint):
+                variable.assign(constraint(variable.value))
+                return tf.constant(0)
+
+            def on_rows(variable=variable, constraint=constraint, rows=rows):
+                values = constraint(tf.gather(variable.value, rows))
+                variable.value.scatter_update(tf.IndexedSlices(values, rows))
+                return tf.constant(0)
+
+            tf.cond(first_step, everywhere, on_rows)
+        return result
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class SGD(_DenseGradients, keras.optimizers.SGD):
+class Adagrad(_SparseRows, keras.optimizers.Adagrad):
+    """`keras.optimizers.Adagrad`, with sparse gradients applied to the rows they touch.
+
+    Adagrad leaves a row with zero gradient unchanged (its accumulator gains 0), so the
+    rows of a `tf.IndexedSlices` gradient are updated alone: the values are those of the
+    dense update, and a step no longer reads and writes every row of every table (the
+    square root over the whole accumulator of Keras's update included). Repeated indices
+    are summed first, as the dense gradient sums them.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not _is_sparse(gradient):
+            return super().update_step(gradient, variable, learning_rate)
+        import tensorflow as tf
+
+        rows, position = tf.unique(gradient.indices)
+        values = tf.math.unsorted_segment_sum(
+            tf.cast(gradient.values, variable.dtype), position, tf.shape(rows)[0]
+        )
+        accumulator = self._accumulators[self._get_variable_index(variable)]
+        self.assign_add(accumulator, tf.IndexedSlices(tf.square(values), rows))
+        scale = tf.sqrt(tf.gather(accumulator.value, rows) + self.epsilon)
+        step = tf.cast(learning_rate, variable.dtype) * values / scale
+        self.assign_sub(variable, tf.IndexedSlices(step, rows))
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class SGD(_SparseRows, keras.optimizers.SGD):
     """`keras.optimizers.SGD`; dense updates only with momentum (where they differ).
 
     Without momentum a row's update is `-lr * (its summed gradient)` either way, so the
@@ -53,8 +133,8 @@ class SGD(_DenseGradients, keras.optimizers.SGD):
 
     def apply(self, grads, trainable_variables=None):
         if self.momentum:
-            return super().apply(grads, trainable_variables)
-        return keras.optimizers.SGD.apply(self, grads, trainable_variables)
+            grads = [_dense(gradient) for gradient in grads]
+        return super().apply(grads, trainable_variables)
 
 
 def make_optimizer(name: str, learning_rate: float, **kwargs) -> keras.optimizers.Optimizer:
@@ -67,8 +147,9 @@ def make_optimizer(name: str, learning_rate: float, **kwargs) -> keras.optimizer
       NAIS/FISM use an initial accumulator of 1e-8: pass `initial_accumulator_value`.
     - `"sgd"`: plain gradient descent (ACF §5.1).
 
-    Adam and Adagrad apply embedding gradients densely (see `_DenseGradients`), SGD only
-    with momentum (see `SGD`). Extra keyword arguments override these constants.
+    Adam applies embedding gradients densely (see `_DenseGradients`), SGD only with
+    momentum (see `SGD`); Adagrad and SGD without momentum update the touched rows alone
+    (see `_SparseRows`). Extra keyword arguments override these constants.
     """
     if name == "adam":
         return Adam(learning_rate, **{"epsilon": 1e-8, **kwargs})
