@@ -59,6 +59,15 @@ ROWS = {
     # push as the mean of its two distances, or one hinge per push distance.
     "mml-mean": ("mml", "paper", {"push_terms": "mean"}),
     "mml-separate": ("mml", "paper", {"push_terms": "separate"}),
+    # Seed-0 trials on top of separate hinges: SML's batch-mean L_R, margins from 0.5,
+    # N(0, 1/k) initial vectors.
+    "mml-separate-sml-lr": (
+        "mml",
+        "paper",
+        {"push_terms": "separate", "margin_regularizer": "sml_batch_mean"},
+    ),
+    "mml-separate-m05": ("mml", "paper", {"push_terms": "separate", "initial_margin": 0.5}),
+    "mml-separate-normal": ("mml", "paper", {"push_terms": "separate", "initialization": "normal"}),
     # Diagnosis: MML with CML's ingredients (Euclidean metric, N(0, 1/k) start, fixed
     # margins 0.5, no L_LA, no L_P), separate hinges: which of MML's parts hold it back.
     "mml-cml-ingredients": (
