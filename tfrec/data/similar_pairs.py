@@ -49,7 +49,13 @@ def similar_pairs(
     the paper] keeps at most that many similar entities per row, a uniform random choice
     among those above `theta`: a row with at most `4 * max_per_row` candidates keeps those
     of smallest seeded hash of the pair, a row with more draws seeded positions among its
-    candidates without listing them (see `_Groups.expand`). The relation sampler draws
+    candidates without listing them (see `_Groups.expand`). The cap applies to the
+    patterns first: each pattern keeps at most `max_per_row` similar patterns (smallest
+    seeded hash), since the pattern pairs alone outgrow memory too (at Table 9 size two
+    two-item users sharing an item have Jaccard 1/3 > 0.3, so the two-item users of a
+    popular item all pair with each other); a row's entities are then drawn uniformly from
+    its own pattern and those kept patterns (uniform over the rows when no pattern has
+    more than `max_per_row` similar patterns). The relation sampler draws
     uniformly from a row, and drawing from a uniform subset of it keeps that distribution
     on average. The choice depends on the seed only (not on the block sizes), and the
     result is then no longer symmetric.
@@ -100,7 +106,9 @@ def similar_pairs(
     binary.sort_indices()
     binary.data = np.ones_like(binary.data, dtype=np.int32)
     groups = _Groups(binary)
-    neighbours = _pattern_pairs(groups.patterns, theta, int(block_rows), int(block_entries))
+    neighbours = _pattern_pairs(
+        groups.patterns, theta, int(block_rows), int(block_entries), max_per_row, seed
+    )
     rows_out, columns_out, values_out = [], [], []
     for rows, columns, jaccard in groups.expand(neighbours, max_per_row, seed):
         rows_out.append(rows)
@@ -274,8 +282,16 @@ class _Groups:
         return self.members[slot], jaccard.astype(np.float32)
 
 
-def _pattern_pairs(patterns: sp.csr_matrix, theta: float, block_rows: int, block_entries: int):
-    """`[P, P]` CSR of the Jaccard > theta pairs between distinct patterns (no diagonal).
+def _pattern_pairs(
+    patterns: sp.csr_matrix,
+    theta: float,
+    block_rows: int,
+    block_entries: int,
+    max_per_row: int | None = None,
+    seed: int = 0,
+):
+    """`[P, P]` CSR of the Jaccard > theta pairs between distinct patterns (no diagonal);
+    with `max_per_row`, at most that many per pattern (smallest seeded hash).
 
     Patterns come sorted by size. Jaccard(A, B) <= min(|A|, |B|) / max(|A|, |B|), so a
     pattern of size d can only pair with sizes in (theta * d, d / theta) (the length filter
@@ -309,9 +325,13 @@ def _pattern_pairs(patterns: sp.csr_matrix, theta: float, block_rows: int, block
             # division is exact enough for counts below 2**53 and keeps the pairs symmetric.
             jaccard = intersection / union
             keep = (jaccard > theta) & (rows != columns)
-            rows_out.append(rows[keep])
-            columns_out.append(columns[keep])
-            values_out.append(jaccard[keep])
+            rows, columns, jaccard = rows[keep], columns[keep], jaccard[keep]
+            if max_per_row is not None:  # a row's pairs all come from this block
+                chosen = _random_per_row(rows, columns, int(max_per_row), count, seed)
+                rows, columns, jaccard = rows[chosen], columns[chosen], jaccard[chosen]
+            rows_out.append(rows)
+            columns_out.append(columns)
+            values_out.append(jaccard)
         band_start = band_stop
     rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
     columns = np.concatenate(columns_out) if columns_out else np.zeros(0, np.int64)
