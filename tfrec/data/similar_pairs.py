@@ -106,19 +106,31 @@ def similar_pairs(
     binary.sort_indices()
     binary.data = np.ones_like(binary.data, dtype=np.int32)
     groups = _Groups(binary)
-    neighbours = _pattern_pairs(
-        groups.patterns, theta, int(block_rows), int(block_entries), max_per_row, seed
+    neighbours = _sparse_pairs(
+        _pattern_pairs(
+            groups.patterns, theta, int(block_rows), int(block_entries), max_per_row, seed
+        ),
+        groups.patterns.shape[0],
+        np.float64,
     )
-    rows_out, columns_out, values_out = [], [], []
-    for rows, columns, jaccard in groups.expand(neighbours, max_per_row, seed):
-        rows_out.append(rows)
-        columns_out.append(columns)
-        values_out.append(jaccard)
-    rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
-    columns = np.concatenate(columns_out) if columns_out else np.zeros(0, np.int64)
-    values = np.concatenate(values_out) if values_out else np.zeros(0, np.float32)
-    num_rows = binary.shape[0]
-    pairs = sp.csr_matrix((values, (rows, columns)), shape=(num_rows, num_rows), dtype=np.float32)
+    return _sparse_pairs(groups.expand(neighbours, max_per_row, seed), binary.shape[0], np.float32)
+
+
+def _sparse_pairs(chunks, size: int, dtype) -> sp.csr_matrix:
+    """`[size, size]` CSR of `dtype` (sorted indices) of `(rows, columns, values)` chunks."""
+    rows, columns, values = [], [], []
+    for chunk_rows, chunk_columns, chunk_values in chunks:
+        rows.append(chunk_rows)
+        columns.append(chunk_columns)
+        values.append(chunk_values)
+    if not rows:
+        rows = columns = [np.zeros(0, np.int64)]
+        values = [np.zeros(0)]
+    pairs = sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+        shape=(size, size),
+        dtype=dtype,
+    )
     pairs.sort_indices()
     return pairs
 
@@ -170,8 +182,8 @@ class _Groups:
             if not differs.any():
                 break
             alone[member[differs]] = member[differs] + 1
-        starts &= degrees[order] > 0
         valid = degrees[order] > 0
+        starts &= valid
         pattern_of_sorted = np.cumsum(starts) - 1  # rows sorted by (degree, hashes)
         self.pattern = np.full(num_rows, -1, np.int64)
         self.pattern[order[valid]] = pattern_of_sorted[valid]
@@ -204,7 +216,7 @@ class _Groups:
         # Candidates of a row of pattern p: the other rows of p, then p's neighbours' rows.
         neighbour_sizes = self.sizes[neighbours.indices]
         through = np.concatenate([[0], np.cumsum(neighbour_sizes)])
-        others = self.sizes[: neighbours.shape[0]] - 1
+        others = self.sizes - 1
         totals = others + (through[neighbours.indptr[1:]] - through[neighbours.indptr[:-1]])
         row_totals = np.where(self.pattern >= 0, totals[np.maximum(self.pattern, 0)], 0)
         if max_per_row is None:
@@ -290,8 +302,9 @@ def _pattern_pairs(
     max_per_row: int | None = None,
     seed: int = 0,
 ):
-    """`[P, P]` CSR of the Jaccard > theta pairs between distinct patterns (no diagonal);
-    with `max_per_row`, at most that many per pattern (smallest seeded hash).
+    """Yields `(rows, columns, jaccard)` chunks of the Jaccard > theta pairs between
+    distinct patterns (no diagonal); with `max_per_row`, at most that many per pattern
+    (smallest seeded hash).
 
     Patterns come sorted by size. Jaccard(A, B) <= min(|A|, |B|) / max(|A|, |B|), so a
     pattern of size d can only pair with sizes in (theta * d, d / theta) (the length filter
@@ -302,7 +315,6 @@ def _pattern_pairs(
     """
     count = patterns.shape[0]
     sizes = np.diff(patterns.indptr).astype(np.int64)
-    rows_out, columns_out, values_out = [], [], []
     band_start = 0
     while band_start < count:
         low = sizes[band_start]
@@ -329,16 +341,8 @@ def _pattern_pairs(
             if max_per_row is not None:  # a row's pairs all come from this block
                 chosen = _random_per_row(rows, columns, int(max_per_row), count, seed)
                 rows, columns, jaccard = rows[chosen], columns[chosen], jaccard[chosen]
-            rows_out.append(rows)
-            columns_out.append(columns)
-            values_out.append(jaccard)
+            yield rows, columns, jaccard
         band_start = band_stop
-    rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
-    columns = np.concatenate(columns_out) if columns_out else np.zeros(0, np.int64)
-    values = np.concatenate(values_out) if values_out else np.zeros(0)
-    neighbours = sp.csr_matrix((values, (rows, columns)), shape=(count, count))
-    neighbours.sort_indices()
-    return neighbours
 
 
 def _blocks(bounds: np.ndarray, block_rows: int, block_entries: int):

@@ -22,8 +22,12 @@ class _DenseGradients:
         return super().apply([_dense(g) for g in grads], trainable_variables)
 
 
+def _is_sparse(gradient) -> bool:
+    return type(gradient).__name__ == "IndexedSlices"
+
+
 def _dense(gradient):
-    if type(gradient).__name__ != "IndexedSlices":
+    if not _is_sparse(gradient):
         return gradient
     import tensorflow as tf  # IndexedSlices only exist on the TensorFlow backend.
 
@@ -34,10 +38,6 @@ def _dense(gradient):
 @keras.saving.register_keras_serializable(package="tfrec")
 class Adam(_DenseGradients, keras.optimizers.Adam):
     """`keras.optimizers.Adam` with dense (TF1-style, non-lazy) updates of embedding tables."""
-
-
-def _is_sparse(gradient) -> bool:
-    return type(gradient).__name__ == "IndexedSlices"
 
 
 class _SparseRows:
