@@ -16,9 +16,9 @@ code preset with `--cml-batch-size`, default 512 as MML, and k 32) on tf.data.
 At this size a step must not touch whole tables: Adagrad updates and unit-ball clips only
 the rows a step touches (`tfrec.training.optimizers`), and the covariance penalty reads the
 batch's user and positive item rows in both models (`--covariance-rows batch` [INFER]; the
-codes' "every row at every step" is a product over 8M x 32 rows per step). Measured on
-these cores while other jobs ran: a step took 3.9 s (MML) and 2.3 s (CML) with dense
-updates and every row's covariance, 39 ms and 8 ms with both changes. `--max-steps` stops
+codes' "every row at every step" is a product over 8M x 32 rows per step; a throwaway
+timing before these changes, not reproducible from this tree, gave seconds per step).
+`--max-steps` stops
 the epoch early (the time per step then extrapolates to the
 full epoch, reported as such). The JSON keeps one record per model (and size), so both runs
 land in one file; a progress line is printed every `--log-every` steps.
