@@ -81,7 +81,7 @@ def child(args) -> dict:
     model.fit(dataset, epochs=1, steps_per_epoch=steps, callbacks=[clock], verbose=0)
     ends = clock.ends
     steady = (ends[-1] - ends[args.warmup - 1]) / (len(ends) - args.warmup)
-    shapes = [sampler.batch(0, step) for step in range(20)]
+    shapes = input_shapes(sampler, args.steps, args.warmup)
     return {
         "backend": keras.backend.backend(),
         "dataset": args.dataset,
@@ -91,12 +91,48 @@ def child(args) -> dict:
         "warmup_steps_s": ends[args.warmup - 1] - clock.begin,
         "steps_per_s": 1.0 / steady,
         "triples_per_s": preset.batch_size / steady,
-        "mean_history_width": float(np.mean([b["history"].shape[1] for b in shapes])),
-        "mean_component_rows": float(
-            np.mean([b["components"].shape[0] if "components" in b else 0 for b in shapes])
-        ),
+        **shapes,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
     }
+
+
+def input_shapes(sampler, steps: int, warmup: int) -> dict:
+    """Padded input shapes of the run's batches (a property of the sampler, not the
+    backend): mean history width and component rows, and the number of distinct
+    (width, component rows, history entries) tuples, in all and first seen after step
+    `warmup`. On JAX each new tuple is an XLA compilation of the train step; TensorFlow
+    traces once with unknown dimensions."""
+    import numpy as np
+
+    seen = {}
+    widths, rows = [], []
+    for step in range(steps):
+        batch = sampler.batch(*divmod(step, sampler.steps_per_epoch))  # (pass, step)
+        widths.append(batch["history"].shape[1])
+        rows.append(batch["components"].shape[0] if "components" in batch else 0)
+        key = (widths[-1], rows[-1], batch["pair_positions"].shape[0] if rows[-1] else 0)
+        seen.setdefault(key, step)
+    return {
+        "mean_history_width": float(np.mean(widths)),
+        "mean_component_rows": float(np.mean(rows)),
+        "distinct_input_shapes": len(seen),
+        "new_input_shapes_after_warmup": sum(first >= warmup for first in seen.values()),
+    }
+
+
+def shapes_only(args) -> None:
+    """`--shapes-only`: the input-shape counts of each dataset's ACF batches, no training."""
+    from tfrec.data.registry import load_dataset
+    from tfrec.features.component_store import ComponentStore
+    from tfrec.sampling.acf_batches import ACFSampler
+
+    for dataset in args.datasets:
+        data = load_dataset(dataset, split="leave-one-out", progress=False)
+        store = Path(args.features_dir) / f"{dataset}_{SOURCES[dataset]}_components.h5"
+        components = ComponentStore(store, data.item_keys).load()
+        sampler = ACFSampler(data.train, batch_size=256, components=components, seed=0)
+        shapes = input_shapes(sampler, args.steps, args.warmup)
+        print(f"{dataset:<13} " + "  ".join(f"{k} {v:g}" for k, v in shapes.items()), flush=True)
 
 
 def main() -> None:
@@ -108,11 +144,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="steps left out of the rate")
     parser.add_argument("--features-dir", default="runs/features")
     parser.add_argument("--output", help="JSON file for the results")
+    parser.add_argument(
+        "--shapes-only", action="store_true", help="count the batches' input shapes only"
+    )
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not 1 <= args.warmup < args.steps:
         parser.error(f"--warmup {args.warmup} must be in [1, --steps {args.steps})")
+    if args.shapes_only:
+        shapes_only(args)
+        return
     if args.dataset:
         print("RESULT " + json.dumps(child(args)), flush=True)
         return
