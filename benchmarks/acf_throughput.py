@@ -38,7 +38,6 @@ SOURCES = {"amazon-cloth": "tags", "lrd-office": "text"}
 
 def child(args) -> dict:
     import keras
-    import numpy as np
 
     from tfrec.data.registry import load_dataset
     from tfrec.features.component_features import write_token_components
@@ -64,6 +63,7 @@ def child(args) -> dict:
         batch_size=preset.batch_size,
         num_negatives=preset.num_negatives,
         components=components if model.uses_components else None,
+        sizes_per_octave=args.sizes_per_octave,
         seed=0,
     )
     dataset, steps = acf_training_input(sampler, args.steps)
@@ -87,6 +87,7 @@ def child(args) -> dict:
         "dataset": args.dataset,
         "model": args.model,
         "preset": f"{preset.model}/{preset.name}",
+        "sizes_per_octave": args.sizes_per_octave,
         "steps": len(ends),
         "warmup_steps_s": ends[args.warmup - 1] - clock.begin,
         "steps_per_s": 1.0 / steady,
@@ -130,7 +131,13 @@ def shapes_only(args) -> None:
         data = load_dataset(dataset, split="leave-one-out", progress=False)
         store = Path(args.features_dir) / f"{dataset}_{SOURCES[dataset]}_components.h5"
         components = ComponentStore(store, data.item_keys).load()
-        sampler = ACFSampler(data.train, batch_size=256, components=components, seed=0)
+        sampler = ACFSampler(
+            data.train,
+            batch_size=256,
+            components=components,
+            sizes_per_octave=args.sizes_per_octave,
+            seed=0,
+        )
         shapes = input_shapes(sampler, args.steps, args.warmup)
         print(f"{dataset:<13} " + "  ".join(f"{k} {v:g}" for k, v in shapes.items()), flush=True)
 
@@ -143,6 +150,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20, help="steps left out of the rate")
     parser.add_argument("--features-dir", default="runs/features")
+    parser.add_argument(
+        "--sizes-per-octave",
+        type=int,
+        default=0,
+        help="pad batch shapes up a geometric ladder (ACFSampler; 0: plain multiples)",
+    )
     parser.add_argument("--output", help="JSON file for the results")
     parser.add_argument(
         "--shapes-only", action="store_true", help="count the batches' input shapes only"
@@ -165,6 +178,7 @@ def main() -> None:
                 command = [sys.executable, os.path.abspath(__file__)]
                 command += ["--dataset", dataset, "--model", model, "--steps", str(args.steps)]
                 command += ["--warmup", str(args.warmup), "--features-dir", args.features_dir]
+                command += ["--sizes-per-octave", str(args.sizes_per_octave)]
                 environment = {**os.environ, "KERAS_BACKEND": backend}
                 finished = subprocess.run(command, env=environment, capture_output=True, text=True)
                 if finished.returncode:

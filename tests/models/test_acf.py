@@ -296,3 +296,24 @@ def test_run_acf_experiment_trains_and_ranks_every_item(tmp_path):
         data, get_preset("svdpp").replace(epochs=1, batch_size=64), verbose=0
     )
     assert not svdpp.model.uses_components and svdpp.config["components"] is None
+
+
+def test_geometric_padding_changes_shapes_not_scores(store):
+    keras.utils.set_random_seed(6)
+    model = ACF(NUM_USERS, NUM_ITEMS, D, component_dim=F, initializer_stddev=0.5)
+    histories = UserHistories(train_matrix())
+    users = np.array([3, 0, 1, 2])
+    tight = dict(pad_multiple=1, component_pad_multiple=1, pair_pad_multiple=1)
+    plain = history_inputs(histories, users, store, **tight)
+    ladder = history_inputs(histories, users, store, **tight, sizes_per_octave=1)
+    # Widest history 4, 6 distinct items, 10 entries -> ladder sizes 4, 8 and 16.
+    assert plain["history"].shape[1] == 4 and ladder["history"].shape[1] == 4
+    assert (plain["components"].shape[0], ladder["components"].shape[0]) == (6, 8)
+    assert (plain["pair_positions"].shape[0], ladder["pair_positions"].shape[0]) == (10, 16)
+    for inputs in (plain, ladder):
+        inputs.update(positive=np.zeros(4, np.int32), negatives=np.arange(1, 6)[None].repeat(4, 0))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model(ladder)), ops.convert_to_numpy(model(plain)), rtol=1e-6
+    )
+    sampler = ACFSampler(train_matrix(), batch_size=4, components=store, sizes_per_octave=2)
+    assert sampler.batch(0, 0)["components"].shape[0] == 64  # 64 * 1: below the ladder

@@ -251,3 +251,27 @@ def test_dataset_feeds_fit_and_advances_one_pass_per_epoch():
     assert dataset.epoch_index == 2
     with pytest.raises(ValueError, match="Expected a `tfrec.sampling.history_batches"):
         HistoryDataset(object())
+
+
+def test_padded_size_ladder():
+    from tfrec.sampling.user_histories import padded_size
+
+    # Plain multiples (s = 0), and the ladder 8 * {4, 5, 6, 7} * 2**e for s = 4.
+    assert [padded_size(n, 8) for n in (0, 1, 8, 9, 65)] == [8, 8, 8, 16, 72]
+    assert [padded_size(n, 8, 4) for n in (1, 32, 33, 41, 64, 65, 300)] == [
+        8,
+        32,
+        40,
+        48,
+        64,
+        80,
+        320,
+    ]
+    for s in (1, 2, 4):
+        sizes = [padded_size(n, 8, s) for n in range(1, 5000)]
+        assert all(size >= n and size % 8 == 0 for n, size in enumerate(sizes, 1))
+        # Beyond 8 * s, at most 1/s above the plain multiple and s sizes per doubling.
+        for n, size in enumerate(sizes, 1):
+            if n > 8 * s:
+                assert size <= padded_size(n, 8) * (1 + 1 / s)
+        assert len({size for size in sizes if 1024 < size <= 2048}) == s

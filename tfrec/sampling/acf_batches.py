@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from tfrec.sampling.negative_sampler import NegativeSampler
 from tfrec.sampling.user_histories import UserHistories
+from tfrec.sampling.user_histories import padded_size
 
 
 def history_inputs(
@@ -37,6 +38,7 @@ def history_inputs(
     pad_multiple: int = 8,
     component_pad_multiple: int = 64,
     pair_pad_multiple: int = 256,
+    sizes_per_octave: int = 0,
 ) -> dict[str, np.ndarray]:
     """The history part of an ACF batch for `users` (see the module docstring).
 
@@ -49,9 +51,14 @@ def history_inputs(
         component_pad_multiple: number of distinct items rounded up to a multiple of this
             (fewer distinct shapes, so fewer retraces / XLA compilations).
         pair_pad_multiple: number of real history entries rounded up likewise.
+        sizes_per_octave: round all three further up a geometric ladder with this many
+            sizes per doubling (`padded_size`; 0: plain multiples). Bounds the distinct
+            shapes, hence JAX's XLA compilations, at the cost of more padding.
     """
     users = np.asarray(users, np.int64)
-    history, mask = histories.gather(users, excluded, pad_multiple=pad_multiple)
+    history, mask = histories.gather(
+        users, excluded, pad_multiple=pad_multiple, sizes_per_octave=sizes_per_octave
+    )
     inputs = {"user": users.astype(np.int32), "history": history, "history_mask": mask}
     if components is None:
         return inputs
@@ -60,12 +67,12 @@ def history_inputs(
     if distinct[0] == -1:  # Padding present: drop its row and shift the slots.
         distinct = distinct[1:]
         slots = np.where(mask, slots - 1, 0)
-    rows = -(-max(len(distinct), 1) // component_pad_multiple) * component_pad_multiple
+    rows = padded_size(len(distinct), component_pad_multiple, sizes_per_octave)
     padded = np.full(rows, components.num_items, np.int64)  # the padding id: no components
     padded[: len(distinct)] = distinct
     values, component_mask = components.gather(padded)
     positions = np.flatnonzero(mask.ravel())
-    pairs = -(-max(len(positions), 1) // pair_pad_multiple) * pair_pad_multiple
+    pairs = padded_size(len(positions), pair_pad_multiple, sizes_per_octave)
     pair_positions = np.full(pairs, mask.size, np.int32)  # B * L: dropped by the model
     pair_positions[: len(positions)] = positions
     pair_slots = np.zeros(pairs, np.int32)
@@ -91,6 +98,9 @@ class ACFSampler:
         exclude_target: leave the positive j out of R(i) in its own row (NAIS style). The
             paper's R(i) is all training items of i (default False, spec acf.md §2).
         drop_remainder: drop the last `N mod B` pairs of a pass.
+        sizes_per_octave: pad the variable dimensions up a geometric ladder
+            (`history_inputs`; 0, default: plain multiples). Padding is masked, so it
+            changes shapes, not values.
         seed: seed of the whole stream; batch (epoch, step) is a pure function of it.
     """
 
@@ -106,6 +116,7 @@ class ACFSampler:
         timestamps=None,
         exclude_target: bool = False,
         drop_remainder: bool = False,
+        sizes_per_octave: int = 0,
         seed: int = 0,
     ):
         self.pairs = NegativeSampler(
@@ -135,6 +146,7 @@ class ACFSampler:
             self._pair_positions = self.histories.pair_positions[order].astype(np.int64)
         self.batch_size = int(batch_size)
         self.num_negatives = int(num_negatives)
+        self.sizes_per_octave = int(sizes_per_octave)
         self.seed = int(seed)
 
     @property
@@ -151,7 +163,13 @@ class ACFSampler:
         excluded = None
         if self.exclude_target:
             excluded = self._positions(triples["user"], triples["positive"])
-        inputs = history_inputs(self.histories, triples["user"], self.components, excluded=excluded)
+        inputs = history_inputs(
+            self.histories,
+            triples["user"],
+            self.components,
+            excluded=excluded,
+            sizes_per_octave=self.sizes_per_octave,
+        )
         inputs.update(positive=triples["positive"], negatives=triples["negatives"])
         return inputs
 

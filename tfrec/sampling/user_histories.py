@@ -8,6 +8,27 @@ import scipy.sparse as sp
 CLIPS = ("latest", "random", "first")
 
 
+def padded_size(n: int, multiple: int, sizes_per_octave: int = 0) -> int:
+    """`n` (at least 1) rounded up to a multiple of `multiple`, and with
+    `sizes_per_octave` = s > 0 further up to the next size of the ladder
+    `multiple * m * 2**e` with `s <= m < 2s` (e >= 0), so a dimension that varies by a
+    factor of 2 takes at most s + 1 padded sizes, each at most 1/s larger than needed.
+
+    The ladder bounds the distinct shapes of variable-size batches, hence the XLA
+    compilations of a JAX train step (TensorFlow traces once with unknown dimensions);
+    sizes up to `multiple * s` stay plain multiples.
+
+    Example:
+        >>> [padded_size(n, 8, 4) for n in (1, 30, 33, 40, 41, 65, 300)]
+        [8, 32, 40, 40, 48, 80, 320]
+    """
+    units = -(-max(int(n), 1) // multiple)
+    if sizes_per_octave <= 0 or units <= sizes_per_octave:
+        return units * multiple
+    octave = 1 << ((units // sizes_per_octave).bit_length() - 1)  # 2**e <= units / s
+    return -(-units // octave) * octave * multiple
+
+
 class UserHistories:
     """Users' training item lists in history order, and padded, clipped batches of them.
 
@@ -78,6 +99,7 @@ class UserHistories:
         excluded: np.ndarray | None = None,
         *,
         pad_multiple: int = 8,
+        sizes_per_octave: int = 0,
         rng: np.random.Generator | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Padded, clipped histories of `users`.
@@ -87,6 +109,7 @@ class UserHistories:
             excluded: `[B]` position (in the user's list) of an item to leave out, -1 for
                 none. Default: none.
             pad_multiple: round the width up to a multiple of this (at least 1 column).
+            sizes_per_octave: and up the geometric ladder of `padded_size` (0: no ladder).
             rng: the generator of `clip="random"` (default: seeded with 0).
 
         Returns:
@@ -99,8 +122,7 @@ class UserHistories:
         available = self.counts[users] - (excluded >= 0)
         limit = self.max_history_length or np.iinfo(np.int32).max
         lengths = np.minimum(available, limit)
-        width = max(int(lengths.max(initial=0)), 1)
-        width = -(-width // pad_multiple) * pad_multiple
+        width = padded_size(int(lengths.max(initial=0)), pad_multiple, sizes_per_octave)
         slots = np.broadcast_to(np.arange(width, dtype=np.int64), (len(users), width))
         mask = slots < lengths[:, None]
         # Index j in the list without the target; shifted for clipping.
