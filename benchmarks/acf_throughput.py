@@ -36,24 +36,31 @@ MODELS = {"svdpp": ("svdpp", "paper"), "item-only": ("acf", "item-only"), "acf":
 SOURCES = {"amazon-cloth": "tags", "lrd-office": "text"}
 
 
-def child(args) -> dict:
-    import keras
-
+def load_data(dataset: str, features_dir: str):
+    """`(leave-one-out split, in-memory components)` of `dataset`; its component store is
+    built into `features_dir` first when missing, as `reproduce_acf_table.py` does."""
     from tfrec.data.registry import load_dataset
     from tfrec.features.component_features import write_token_components
     from tfrec.features.component_store import ComponentStore
+
+    data = load_dataset(dataset, split="leave-one-out", progress=False)
+    source = SOURCES[dataset]
+    store = Path(features_dir) / f"{dataset}_{source}_components.h5"
+    if not store.exists():
+        store.parent.mkdir(parents=True, exist_ok=True)
+        write_token_components(data, store, source=source)
+    return data, ComponentStore(store, data.item_keys).load()
+
+
+def child(args) -> dict:
+    import keras
+
     from tfrec.sampling.acf_batches import ACFSampler
     from tfrec.training import get_preset
     from tfrec.training.acf_experiment import acf_training_input
     from tfrec.training.acf_experiment import build_acf_model
 
-    data = load_dataset(args.dataset, split="leave-one-out", progress=False)
-    source = SOURCES[args.dataset]
-    store = Path(args.features_dir) / f"{args.dataset}_{source}_components.h5"
-    if not store.exists():
-        store.parent.mkdir(parents=True, exist_ok=True)
-        write_token_components(data, store, source=source)
-    components = ComponentStore(store, data.item_keys).load()
+    data, components = load_data(args.dataset, args.features_dir)
     preset = get_preset(*MODELS[args.model])
     model = build_acf_model(
         preset, data.num_users, data.num_items, component_dim=components.dim, seed=0
@@ -123,14 +130,10 @@ def input_shapes(sampler, steps: int, warmup: int) -> dict:
 
 def shapes_only(args) -> None:
     """`--shapes-only`: the input-shape counts of each dataset's ACF batches, no training."""
-    from tfrec.data.registry import load_dataset
-    from tfrec.features.component_store import ComponentStore
     from tfrec.sampling.acf_batches import ACFSampler
 
     for dataset in args.datasets:
-        data = load_dataset(dataset, split="leave-one-out", progress=False)
-        store = Path(args.features_dir) / f"{dataset}_{SOURCES[dataset]}_components.h5"
-        components = ComponentStore(store, data.item_keys).load()
+        data, components = load_data(dataset, args.features_dir)
         sampler = ACFSampler(
             data.train,
             batch_size=256,
