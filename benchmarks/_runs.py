@@ -1,13 +1,15 @@
-"""Resumable run records of the table scripts: a JSON of runs and an `.npz` of per-user values.
+"""Shared parts of the table scripts: resumable run records and the progress switch.
 
 `reproduce_iris_tables.py` and `reproduce_acf_table.py` keep every finished run under a key
 (e.g. "nais/e16/s0") in `OUTPUT.json` and its per-user metric values under
 "KEY/METRIC" in `OUTPUT.npz` (plus the shared "users"), so a restarted script skips what is
 done and the summary can run paired t-tests on per-user values averaged over seeds.
+Every table script takes `--verbose` (`add_progress_argument`).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -16,6 +18,21 @@ import numpy as np
 from tfrec.evaluation import RankingResult
 from tfrec.utils.atomic import atomic_path
 from tfrec.utils.atomic import write_json
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    """`--verbose`, Keras's progress display for every training run of a table script.
+
+    The default, 2, prints one line per epoch (loss, seconds), which stays readable in the
+    log file of an hour-long run started in the background; 1 is the progress bar, 0 silent.
+    """
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=2,
+        help="Keras progress: 2 one line per epoch (default), 1 progress bar, 0 silent",
+    )
 
 
 def load_runs(output: Path) -> tuple[dict, dict]:

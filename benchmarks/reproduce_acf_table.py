@@ -36,6 +36,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from _runs import add_progress_argument
 from _runs import averaged_over_seeds
 from _runs import load_runs
 from _runs import save_run
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--features-dir", default="runs/features")
     parser.add_argument("--output", required=True)
     parser.add_argument("--summary-only", action="store_true")
+    add_progress_argument(parser)
     args = parser.parse_args()
 
     output = Path(args.output)
@@ -100,6 +102,7 @@ def main() -> None:
                 preset = get_preset(model, preset_name)
                 if args.epochs:
                     preset = preset.replace(epochs=args.epochs)
+                print(f"{key}: training ({preset.epochs} epochs)", flush=True)
                 started = time.perf_counter()
                 result = run_acf_experiment(
                     data,
@@ -107,7 +110,7 @@ def main() -> None:
                     components=components,
                     seed=seed,
                     max_history_length=args.max_history_length,
-                    verbose=0,
+                    verbose=args.verbose,
                 )
                 record["runs"][key] = {
                     **{m: result.metrics[m] for m in METRICS},

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from _runs import add_progress_argument
 from _runs import averaged_over_seeds
 from _runs import load_runs
 from _runs import save_run
@@ -101,7 +102,7 @@ def run_one(data, model: str, dim: int, seed: int, args, features, fism):
         kwargs = {"pretrain": None, "item_features": features}
     preset = preset.replace(embedding_dim=dim, epochs=args.max_epochs)
     return run_history_experiment(
-        data, preset, seed=seed, patience=args.patience, verbose=0, **kwargs
+        data, preset, seed=seed, patience=args.patience, verbose=args.verbose, **kwargs
     )
 
 
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--features-dir", default="runs/features")
     parser.add_argument("--output", required=True, help="JSON of all runs (resumable)")
     parser.add_argument("--summary-only", action="store_true", help="print the tables only")
+    add_progress_argument(parser)
     args = parser.parse_args()
 
     output = Path(args.output)

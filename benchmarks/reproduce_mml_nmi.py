@@ -35,6 +35,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from _runs import add_progress_argument
 
 from tfrec.data.registry import load_dataset
 from tfrec.evaluation.neighbourhood_cf import two_stage_evaluation
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override every preset's epochs")
     parser.add_argument("--output", required=True)
     parser.add_argument("--summary-only", action="store_true")
+    add_progress_argument(parser)
     args = parser.parse_args()
 
     output = Path(args.output)
@@ -132,7 +134,7 @@ def main() -> None:
                 if model == "wrmf":
                     result = run_wrmf_experiment(data, preset, seed=seed)
                 else:
-                    result = run_experiment(data, preset, seed=seed, verbose=0)
+                    result = run_experiment(data, preset, seed=seed, verbose=args.verbose)
                 seconds = time.perf_counter() - started
                 two_stage = two_stage_evaluation(result.model, data, ks=(TWO_STAGE_K,))
                 record["runs"][key] = {

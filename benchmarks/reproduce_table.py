@@ -36,6 +36,7 @@ import time
 
 import keras
 import numpy as np
+from _runs import add_progress_argument
 
 from tfrec.data.registry import load_dataset
 from tfrec.evaluation import RankingResult
@@ -115,6 +116,7 @@ def main():
     parser.add_argument("--epochs", type=int, help="override every preset's epochs (smoke runs)")
     parser.add_argument("--steps-per-epoch", type=int, help="override (smoke runs)")
     parser.add_argument("--output", help="write all results as JSON")
+    add_progress_argument(parser)
     args = parser.parse_args()
 
     interactions = load_dataset(args.dataset)
@@ -136,7 +138,7 @@ def main():
                 interactions,
                 preset,
                 seed=seed,
-                verbose=0,
+                verbose=args.verbose,
                 evaluate_every=1,
                 item_features=features if needs_item_features(model) else None,
             )
