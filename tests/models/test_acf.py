@@ -317,3 +317,51 @@ def test_geometric_padding_changes_shapes_not_scores(store):
     )
     sampler = ACFSampler(train_matrix(), batch_size=4, components=store, sizes_per_octave=2)
     assert sampler.batch(0, 0)["components"].shape[0] == 64  # 64 * 1: below the ladder
+
+
+def test_segment_softmax_is_the_masked_softmax_of_each_row():
+    """The packed item attention's softmax: per segment, masked entries 0, padding dropped."""
+    from tfrec.layers.acf_attention import segment_softmax
+
+    scores = np.array([2.0, -1.0, 0.5, 30.0, 3.0, 7.0, -4.0], np.float32)
+    segments = np.array([0, 0, 2, 2, 2, 3, 3], np.int32)  # row 1 empty; 3 = B: padding
+    mask = np.array([True, True, True, False, True, False, False])
+    weights = ops.convert_to_numpy(segment_softmax(scores, segments, 4, mask))
+    e = np.exp
+    expected = [e(2) / (e(2) + e(-1)), e(-1) / (e(2) + e(-1)),
+                e(0.5) / (e(0.5) + e(3)), 0.0, e(3) / (e(0.5) + e(3)), 0.0, 0.0]  # fmt: skip
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    # Large scores do not overflow (the segment max is subtracted first).
+    big = ops.convert_to_numpy(segment_softmax(scores + 1000.0, segments, 4, mask))
+    np.testing.assert_allclose(big, expected, rtol=1e-5)
+
+
+def test_history_width_padding_changes_nothing(store):
+    """Both attentions read the N real entries: a grid padded 8x wider scores the same."""
+    keras.utils.set_random_seed(7)
+    model = ACF(NUM_USERS, NUM_ITEMS, D, component_dim=F, initializer_stddev=0.5)
+    histories = UserHistories(train_matrix())
+    users = np.array([3, 0, 1, 2])
+    narrow = history_inputs(histories, users, store, pad_multiple=4)
+    wide = history_inputs(histories, users, store, pad_multiple=32)
+    assert (narrow["history"].shape[1], wide["history"].shape[1]) == (4, 32)
+    for inputs in (narrow, wide):
+        inputs.update(positive=np.zeros(4, np.int32), negatives=np.arange(1, 6)[None].repeat(4, 0))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model(wide)), ops.convert_to_numpy(model(narrow)), rtol=1e-6
+    )
+    alpha_narrow, _ = model.attention(narrow)
+    alpha_wide, _ = model.attention(wide)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(alpha_wide)[:, :4], ops.convert_to_numpy(alpha_narrow), rtol=1e-6
+    )
+    assert np.all(ops.convert_to_numpy(alpha_wide)[:, 4:] == 0)
+
+
+def test_inputs_without_pair_positions_get_a_clear_error():
+    model = ACF(NUM_USERS, NUM_ITEMS, D, item_attention="avg")
+    history = np.array([[0, 1]], np.int32)
+    with pytest.raises(ValueError, match="need 'pair_positions'.*history_inputs"):
+        model.user_representation(
+            {"user": np.zeros(1, np.int32), "history": history, "history_mask": history >= 0}
+        )

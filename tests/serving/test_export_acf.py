@@ -113,10 +113,8 @@ def test_recommend_from_history_scores_a_new_user_with_a_zero_user_vector(export
     table.assign(keras.ops.zeros_like(table))
     for row in (0, 2):
         history = np.array(HISTORY_IDS[row], np.int32)[None]
-        inputs = {"user": np.zeros(1, np.int32), "history": history,
-                  "history_mask": np.ones_like(history, bool)}  # fmt: skip
-        if model.uses_components:
-            inputs = history_inputs(_one(history[0]), np.zeros(1), store)
+        components = store if model.uses_components else None
+        inputs = history_inputs(_one(history[0]), np.zeros(1), components)
         full = np.asarray(keras.ops.convert_to_numpy(clone.score_all_items(inputs)))
         excluded = np.zeros((1, NUM_ITEMS), bool)
         excluded[0, HISTORY_IDS[row]] = True

@@ -7,7 +7,7 @@ from keras import ops
 
 # Scores of masked entries are replaced by this before any exp (a finite value, so that
 # no inf or NaN reaches the gradient of the branch `where` discards).
-_MASKED_SCORE = -1e9
+MASKED_SCORE = -1e9
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -56,7 +56,7 @@ class SmoothedSoftmax(keras.layers.Layer):
         # Broadcast both to the common shape.
         scores, mask = scores + ops.zeros_like(mask), mask + ops.zeros_like(scores)
         mask = mask > 0.0
-        filled = ops.where(mask, scores, _MASKED_SCORE)
+        filled = ops.where(mask, scores, MASKED_SCORE)
         top = ops.stop_gradient(ops.max(filled, axis=-1, keepdims=True))
         shifted = filled - top
         total = ops.sum(ops.where(mask, ops.exp(shifted), 0.0), axis=-1, keepdims=True)

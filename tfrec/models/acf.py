@@ -47,11 +47,12 @@ class ACF(EmbeddingModel):
 
     Inputs of `call` (from `tfrec.sampling.acf_batches.ACFSampler`):
         `{"user": [B], "positive": [B], "negatives": [B, W], "history": [B, L] item ids
-        padded with num_items, "history_mask": [B, L]}`, plus with components
-        `"components": [U, C, F]` (the batch's distinct history items),
-        `"component_mask": [U, C]`, `"pair_positions": [N]` (flat position b * L + l of
-        each real history entry; B * L marks padding) and `"pair_slots": [N]` (its item's
-        row in `components`). The component attention runs on the N real entries only.
+        padded with num_items, "history_mask": [B, L], "pair_positions": [N]}` (flat
+        position b * L + l of each real history entry; B * L marks padding), plus with
+        components `"components": [U, C, F]` (the batch's distinct history items),
+        `"component_mask": [U, C]` and `"pair_slots": [N]` (each entry's item's row in
+        `components`). Both attentions run on the N real entries only, never on the padded
+        B x L grid (`attention` scatters the weights back to it for analysis).
 
     Args:
         num_users, num_items: sizes of the id spaces.
@@ -137,63 +138,87 @@ class ACF(EmbeddingModel):
         return self.component_attention is not None
 
     # ----------------------------------------------------------------- forward
-    def _history_rows(self, layer, history, mask):
-        """`layer`'s rows of the history ids `[B, L, D]`, zero at padding (id `num_items`).
+    def _entries(self, inputs):
+        """The batch's real history entries, packed: `(segments [N], items [N])`.
 
-        Gathers with the padding clipped to a real id and zeroes it by the mask, rather than
-        appending a zero row to the table, which copies the whole table at every step (the
-        gradient of SVD++ on amazon-cloth took 23 ms that way, 9 ms this way).
+        `pair_positions` holds the flat position b * L + l of each real entry of the [B, L]
+        history grid (padded with B * L). An entry's segment is its row b (B for padding)
+        and its item the history id there (`num_items` for padding).
         """
-        rows = layer(ops.minimum(history, self.num_items - 1))
-        return rows * ops.expand_dims(ops.cast(mask, rows.dtype), -1)
-
-    def attention(self, inputs, return_component_weights: bool = False):
-        """`(alpha [B, L], beta [B, L, C] or None)` for the batch's users and histories.
-
-        beta is only formed on the padded grid when `return_component_weights` (analysis);
-        training works on the real history entries.
-        """
-        users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
+        if "pair_positions" not in inputs:
+            raise ValueError(
+                "ACF inputs need 'pair_positions' (the flat positions of the real history "
+                "entries): build them with `tfrec.sampling.acf_batches.history_inputs` or "
+                "`ACFSampler`."
+            )
         history = ops.convert_to_tensor(inputs["history"], "int32")
-        mask = ops.cast(ops.convert_to_tensor(inputs["history_mask"]), "bool")
-        targets = self._history_rows(self.item_embedding, history, mask)
-        auxiliary = self._history_rows(self.auxiliary_embedding, history, mask)
+        positions = ops.convert_to_tensor(inputs["pair_positions"], "int32")
+        length = ops.maximum(ops.shape(history)[1], 1)
+        flat = ops.concatenate(
+            [ops.reshape(history, (-1,)), ops.full((1,), self.num_items, "int32")], axis=0
+        )
+        return positions // length, ops.take(flat, positions, axis=0)
+
+    def _entry_rows(self, layer, items):
+        """`layer`'s rows of the entries' items `[N, D]`, zero at padding (id `num_items`).
+
+        Gathers with the padding clipped to a real id and zeroes it, rather than appending
+        a zero row to the table, which copies the whole table at every step (the gradient
+        of SVD++ on amazon-cloth took 23 ms that way, 9 ms this way).
+        """
+        rows = layer(ops.minimum(items, self.num_items - 1))
+        return rows * ops.expand_dims(ops.cast(items < self.num_items, rows.dtype), -1)
+
+    def _attend(self, inputs):
+        """`(users [B, D], segments, auxiliary [N, D], alpha [N], beta [N, C] or None)`."""
+        users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
+        segments, items = self._entries(inputs)
+        auxiliary = self._entry_rows(self.auxiliary_embedding, items)
+        targets = None
+        if "V" in self.attention_inputs and self.item_attention_mode == "att":
+            targets = self._entry_rows(self.item_embedding, items)
         pooled, beta = None, None
         if self.uses_components:
             components = ops.convert_to_tensor(inputs["components"])
             component_mask = ops.cast(ops.convert_to_tensor(inputs["component_mask"]), "bool")
-            positions = ops.convert_to_tensor(inputs["pair_positions"], "int32")
             slots = ops.convert_to_tensor(inputs["pair_slots"], "int32")
-            batch, length = ops.shape(history)[0], ops.shape(history)[1]
-            # Pair -> its user's row; padding pairs (position B * L) -> an extra zero row B.
+            # Entry -> its user's vector; padding entries (segment B) -> an extra zero row.
             padded_users = ops.concatenate([users, ops.zeros_like(users[:1])], axis=0)
-            pair_users = ops.take(padded_users, positions // length, axis=0)
-            pair_beta = self.component_attention(
-                pair_users, self.component_attention.project(components), component_mask, slots
+            beta = self.component_attention(
+                ops.take(padded_users, segments, axis=0),
+                self.component_attention.project(components),
+                component_mask,
+                slots,
             )  # [N, C]
             content = ops.take(self.item_attention.project(components), slots, axis=0)
-            pair_pooled = ops.sum(ops.expand_dims(pair_beta, -1) * content, axis=-2)  # [N, h]
-            grid = batch * length + 1  # The last row collects the padding pairs.
-            pooled = ops.scatter(
-                ops.expand_dims(positions, -1), pair_pooled, (grid, ops.shape(pair_pooled)[1])
-            )
-            pooled = ops.reshape(pooled[:-1], (batch, length, -1))  # W1x x̄ [B, L, h]
-            if return_component_weights:
-                beta = ops.scatter(
-                    ops.expand_dims(positions, -1), pair_beta, (grid, ops.shape(pair_beta)[1])
-                )
-                beta = ops.reshape(beta[:-1], (batch, length, -1))
-        alpha = self.item_attention(users, targets, auxiliary, pooled, mask)
-        return alpha, beta
+            pooled = ops.sum(ops.expand_dims(beta, -1) * content, axis=-2)  # W1x x̄ [N, h]
+        alpha = self.item_attention(users, targets, auxiliary, pooled, segments)
+        return users, segments, auxiliary, alpha, beta
+
+    def attention(self, inputs, return_component_weights: bool = False):
+        """`(alpha [B, L], beta [B, L, C] or None)` on the padded history grid (analysis).
+
+        Training works on the real history entries (`user_representation`); this scatters
+        their weights back to the grid of `inputs["history"]`, zero at padding. beta is
+        only formed when `return_component_weights`.
+        """
+        _, _, _, alpha, beta = self._attend(inputs)
+        history = ops.convert_to_tensor(inputs["history"], "int32")
+        batch, length = ops.shape(history)[0], ops.shape(history)[1]
+        positions = ops.expand_dims(ops.convert_to_tensor(inputs["pair_positions"], "int32"), -1)
+        grid = batch * length + 1  # The last cell collects the padding entries.
+        alpha = ops.reshape(ops.scatter(positions, alpha, (grid,))[:-1], (batch, length))
+        if not return_component_weights or beta is None:
+            return alpha, None
+        beta = ops.scatter(positions, beta, (grid, ops.shape(beta)[1]))
+        return alpha, ops.reshape(beta[:-1], (batch, length, -1))
 
     def user_representation(self, inputs):
         """u'_i = u_i + sum_l alpha(i, l) p_l: `[B, D]`."""
-        users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
-        history = ops.convert_to_tensor(inputs["history"], "int32")
-        mask = ops.convert_to_tensor(inputs["history_mask"])
-        auxiliary = self._history_rows(self.auxiliary_embedding, history, mask)
-        alpha, _ = self.attention(inputs)
-        return users + ops.sum(ops.expand_dims(alpha, -1) * auxiliary, axis=1)
+        users, segments, auxiliary, alpha, _ = self._attend(inputs)
+        weighted = ops.expand_dims(alpha, -1) * auxiliary
+        pooled = ops.segment_sum(weighted, segments, ops.shape(users)[0] + 1)
+        return users + pooled[:-1]
 
     def call(self, inputs):
         represented = ops.expand_dims(self.user_representation(inputs), 1)  # [B, 1, D]
@@ -208,9 +233,7 @@ class ACF(EmbeddingModel):
         loss = self.ranking_loss(self.candidate_labels(y_pred), y_pred)
         if self.l2:
             items = ops.concatenate([ops.expand_dims(x["positive"], -1), x["negatives"]], -1)
-            history = ops.convert_to_tensor(x["history"], "int32")
-            mask = ops.convert_to_tensor(x["history_mask"])
-            auxiliary = self._history_rows(self.auxiliary_embedding, history, mask)
+            auxiliary = self._entry_rows(self.auxiliary_embedding, self._entries(x)[1])
             loss = loss + self.l2 * (
                 ops.sum(ops.square(self.user_embedding(x["user"])))
                 + ops.sum(ops.square(self.item_embedding(items)))

@@ -3,20 +3,20 @@
 One training batch (spec acf.md §4) holds B triples (i, j, k): a training pair (i, j) and
 W uniform negatives k that are not training items of i (`NegativeSampler`: every pair once
 per pass, shuffled, negatives re-drawn against the training set), plus user i's history
-R(i) as padded item ids (`UserHistories`), and, for models that read content, the
-components of the batch's *distinct* history items only:
+R(i) as padded item ids (`UserHistories`) with the positions of its real entries, and,
+for models that read content, the components of the batch's *distinct* history items only:
 
+    pair_positions [N]       flat position b * L + l of each real (unpadded) history entry
     components     [U, C, F] the U distinct items' components (U <= B * L, padded)
     component_mask [U, C]
-    pair_positions [N]       flat position b * L + l of each real (unpadded) history entry
     pair_slots     [N]       row in `components` of that entry's item
 
 so memory per step grows with the distinct items of one batch, never with all users'
-histories (15,000 items x 49 x 2,048 would be 6 GB per copy in float32), and the
-component attention runs on the N real history entries only, not on the padded B x L grid
-(users are drawn per interaction, so a batch's longest history is often several times its
-mean: on ml-1m-sample 232 against 40). N is padded to a multiple of `pair_pad_multiple`
-with the position B * L, which the model drops.
+histories (15,000 items x 49 x 2,048 would be 6 GB per copy in float32), and both
+attentions run on the N real history entries only, not on the padded B x L grid (users are
+drawn per interaction, so a batch's longest history is often several times its mean: on
+ml-1m-sample 232 against 40, on amazon-cloth 66 against 8). N is padded to a multiple of
+`pair_pad_multiple` with the position B * L, which the model drops.
 """
 
 from __future__ import annotations
@@ -59,7 +59,16 @@ def history_inputs(
     history, mask = histories.gather(
         users, excluded, pad_multiple=pad_multiple, sizes_per_octave=sizes_per_octave
     )
-    inputs = {"user": users.astype(np.int32), "history": history, "history_mask": mask}
+    positions = np.flatnonzero(mask.ravel())
+    pairs = padded_size(len(positions), pair_pad_multiple, sizes_per_octave)
+    pair_positions = np.full(pairs, mask.size, np.int32)  # B * L: dropped by the model
+    pair_positions[: len(positions)] = positions
+    inputs = {
+        "user": users.astype(np.int32),
+        "history": history,
+        "history_mask": mask,
+        "pair_positions": pair_positions,
+    }
     if components is None:
         return inputs
     distinct, slots = np.unique(np.where(mask, history, -1), return_inverse=True)
@@ -71,18 +80,9 @@ def history_inputs(
     padded = np.full(rows, components.num_items, np.int64)  # the padding id: no components
     padded[: len(distinct)] = distinct
     values, component_mask = components.gather(padded)
-    positions = np.flatnonzero(mask.ravel())
-    pairs = padded_size(len(positions), pair_pad_multiple, sizes_per_octave)
-    pair_positions = np.full(pairs, mask.size, np.int32)  # B * L: dropped by the model
-    pair_positions[: len(positions)] = positions
     pair_slots = np.zeros(pairs, np.int32)
     pair_slots[: len(positions)] = slots.ravel()[positions]
-    inputs.update(
-        components=values,
-        component_mask=component_mask,
-        pair_positions=pair_positions,
-        pair_slots=pair_slots,
-    )
+    inputs.update(components=values, component_mask=component_mask, pair_slots=pair_slots)
     return inputs
 
 

@@ -39,16 +39,15 @@ def make_acf_tf_dataset(
         )
     steps = sampler.steps_per_epoch
     components = sampler.components
-    names = ["user", "positive", "negatives", "history", "history_mask"]
-    types = [tf.int32, tf.int32, tf.int32, tf.int32, tf.bool]
-    shapes = [[None], [None], [None, sampler.num_negatives], [None, None], [None, None]]
+    names = ["user", "positive", "negatives", "history", "history_mask", "pair_positions"]
+    types = [tf.int32, tf.int32, tf.int32, tf.int32, tf.bool, tf.int32]
+    shapes = [[None], [None], [None, sampler.num_negatives], [None, None], [None, None], [None]]
     if components is not None:
-        names += ["components", "component_mask", "pair_positions", "pair_slots"]
-        types += [tf.as_dtype(components.dtype), tf.bool, tf.int32, tf.int32]
+        names += ["components", "component_mask", "pair_slots"]
+        types += [tf.as_dtype(components.dtype), tf.bool, tf.int32]
         shapes += [
             [None, components.max_components, components.dim],
             [None, components.max_components],
-            [None],
             [None],
         ]
 
