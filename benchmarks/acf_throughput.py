@@ -118,7 +118,7 @@ def input_shapes(sampler, steps: int, warmup: int) -> dict:
         batch = sampler.batch(*divmod(step, sampler.steps_per_epoch))  # (pass, step)
         widths.append(batch["history"].shape[1])
         rows.append(batch["components"].shape[0] if "components" in batch else 0)
-        key = (widths[-1], rows[-1], batch["pair_positions"].shape[0] if rows[-1] else 0)
+        key = (widths[-1], rows[-1], batch["pair_positions"].shape[0])
         seen.setdefault(key, step)
     return {
         "mean_history_width": float(np.mean(widths)),
