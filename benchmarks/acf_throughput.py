@@ -107,8 +107,8 @@ def child(args) -> dict:
 def input_shapes(sampler, steps: int, warmup: int) -> dict:
     """Padded input shapes of the run's batches (a property of the sampler, not the
     backend): mean history width and component rows, and the number of distinct
-    (width, component rows, history entries) tuples, in all and first seen after step
-    `warmup`. On JAX each new tuple is an XLA compilation of the train step; TensorFlow
+    (width, component rows, history entries, (entry, component) pairs) tuples, in all and
+    first seen after step `warmup`. On JAX each new tuple is an XLA compilation of the train step; TensorFlow
     traces once with unknown dimensions."""
     import numpy as np
 
@@ -118,7 +118,8 @@ def input_shapes(sampler, steps: int, warmup: int) -> dict:
         batch = sampler.batch(*divmod(step, sampler.steps_per_epoch))  # (pass, step)
         widths.append(batch["history"].shape[1])
         rows.append(batch["components"].shape[0] if "components" in batch else 0)
-        key = (widths[-1], rows[-1], batch["pair_positions"].shape[0])
+        pairs = batch["component_slots"].shape[0] if "components" in batch else 0
+        key = (widths[-1], rows[-1], batch["pair_positions"].shape[0], pairs)
         seen.setdefault(key, step)
     return {
         "mean_history_width": float(np.mean(widths)),

@@ -30,14 +30,9 @@ def softmax(scores, mask):
     return exp / np.where(total > 0, total, 1.0)
 
 
-def slot_of(inputs, row, column):
-    """Row in `components` of history entry (row, column), from the pair arrays."""
-    position = row * inputs["history"].shape[1] + column
-    return inputs["pair_slots"][list(inputs["pair_positions"]).index(position)]
-
-
-def reference(model, inputs):
-    """The paper's Eqs. 6-12 in numpy, from the model's own weights (one row at a time)."""
+def reference(model, inputs, store):
+    """The paper's Eqs. 6-12 in numpy, from the model's own weights (one row at a time),
+    with each history item's components read from `store` (not from the batch)."""
     get = lambda layer, name: ops.convert_to_numpy(getattr(layer, name))  # noqa: E731
     U = get(model.user_embedding, "embeddings")
     V = get(model.item_embedding, "embeddings")
@@ -48,14 +43,13 @@ def reference(model, inputs):
         u = U[user]
         history = inputs["history"][b][inputs["history_mask"][b]]
         a_scores = []
-        for position, slot_column in enumerate(np.flatnonzero(inputs["history_mask"][b])):
+        for position in range(len(history)):
             if model.item_attention_mode == "avg":
                 break
             hidden = get(item, "hidden_bias").copy()
             if "X" in model.attention_inputs:
-                slot = slot_of(inputs, b, slot_column)
-                x = inputs["components"][slot].astype(np.float64)
-                m = inputs["component_mask"][slot]
+                x, m = (v[0] for v in store.gather([history[position]]))
+                x = x.astype(np.float64)
                 if model.component_attention_mode == "att":
                     b_scores = np.maximum(
                         u @ get(comp, "user_kernel")
@@ -135,7 +129,7 @@ def test_forward_matches_the_paper_equations(store, item_attention, component_at
     assert model.uses_components == ("X" in inputs and item_attention == "att")
     data = batch(store if model.uses_components else None)
     scores = ops.convert_to_numpy(model(data))
-    np.testing.assert_allclose(scores, reference(model, data), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scores, reference(model, data, store), rtol=1e-5, atol=1e-6)
 
 
 def test_svdpp_is_u_plus_the_mean_of_p(store):
@@ -154,17 +148,27 @@ def test_svdpp_is_u_plus_the_mean_of_p(store):
 def test_pairs_point_at_each_history_items_components(store):
     data = batch(store)
     history, mask = data["history"], data["history_mask"]
-    positions, slots = data["pair_positions"], data["pair_slots"]
+    positions = data["pair_positions"]
     real = positions < mask.size
     # One pair per real history entry, in order; padded with B * L up to 256.
     np.testing.assert_array_equal(positions[real], np.flatnonzero(mask.ravel()))
     assert len(positions) == 256 and (positions[~real] == mask.size).all()
-    values, component_mask = store.gather(history.ravel()[positions[real]])
-    np.testing.assert_array_equal(data["components"][slots[real]], values)
-    np.testing.assert_array_equal(data["component_mask"][slots[real]], component_mask)
     assert data["components"].shape[0] == 64  # distinct items padded to a multiple of 64
+    flat = data["components"].reshape(-1, F)
+    slots, entries = data["component_slots"], data["component_entries"]
+    # Each real component of each real entry once, in entry order; the rest is padding.
+    items = history.ravel()[positions[real]]
+    values, component_mask = store.gather(items)
+    assert len(slots) == 256 and (entries[entries < len(positions)] < real.sum()).all()
+    np.testing.assert_array_equal(
+        entries[entries < len(positions)], np.repeat(np.arange(len(items)), component_mask.sum(1))
+    )
+    assert (entries[component_mask.sum() :] == len(positions)).all()
+    for e in range(len(items)):
+        np.testing.assert_array_equal(flat[slots[entries == e]], values[e][component_mask[e]])
     # Only the distinct items of the batch are gathered, each once.
-    assert len(np.unique(slots[real])) == len(np.unique(history[mask]))
+    distinct = {tuple(row) for row in data["components"][data["component_mask"].any(1)][:, 0]}
+    assert len(distinct) == len({int(i) for i in items if store.gather([i])[1].any()})
 
 
 def test_exclude_target_leaves_the_positive_out(store):
@@ -183,10 +187,8 @@ def test_components_and_padding_are_masked(store):
     alpha, beta = (ops.convert_to_numpy(x) for x in model.attention(data, True))
     mask = data["history_mask"]
     assert np.all(alpha[~mask] == 0) and np.allclose(alpha.sum(1), 1.0)
-    slots = np.zeros(mask.shape, np.int64)
-    real = data["pair_positions"] < mask.size
-    slots.ravel()[data["pair_positions"][real]] = data["pair_slots"][real]
-    component_mask = data["component_mask"][slots] & mask[..., None]
+    component_mask = store.gather(np.where(mask, data["history"], NUM_ITEMS).ravel())[1]
+    component_mask = component_mask.reshape(beta.shape)
     assert np.all(beta[~component_mask] == 0)
     counts = component_mask.sum(-1)
     np.testing.assert_allclose(beta.sum(-1)[counts > 0], 1.0, rtol=1e-6)

@@ -6,7 +6,6 @@ import keras
 from keras import ops
 
 from tfrec.layers.smoothed_softmax import MASKED_SCORE
-from tfrec.layers.smoothed_softmax import SmoothedSoftmax
 
 MODES = ("att", "avg")
 ITEM_INPUTS = ("U", "V", "P", "X")
@@ -26,11 +25,11 @@ def segment_softmax(scores, segments, num_segments, mask):
     return exp / ops.take(ops.where(total > 0.0, total, 1.0), segments, axis=0)
 
 
-def _masked_mean(mask):
-    """Weights 1 / (number of unmasked entries) on the unmasked entries, 0 elsewhere."""
+def segment_mean_weights(segments, num_segments, mask):
+    """Weights 1 / (the segment's number of `mask` entries) on those entries, 0 elsewhere."""
     mask = ops.cast(mask, "float32")
-    count = ops.sum(mask, axis=-1, keepdims=True)
-    return mask / ops.where(count > 0.0, count, 1.0)
+    counts = ops.segment_sum(mask, segments, num_segments)
+    return mask / ops.take(ops.maximum(counts, 1.0), segments, axis=0)
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -47,22 +46,26 @@ class ComponentAttention(keras.layers.Layer):
     the "whole item" feature, and has no weights.
 
     W2x x_lm does not depend on the user, so callers project each *distinct* item of a
-    batch once (`project`) and gather the projections for the (user, history item) pairs
-    that need them (`pair_slots`): the raw [batch, history, C, F] tensor is never formed,
-    and padded history entries cost nothing.
+    batch once (`project`), and the layer scores only the batch's real (user, history item,
+    component) triples, packed: `slots` names each one's component in the projections and
+    `entries` its (user, history item) entry. Neither the raw [batch, history, C, F] tensor
+    nor the [entries, C] grid padded to the store's most components is formed (amazon-cloth
+    tags: 16 slots for 5.7 tags per item on average), and padding costs nothing.
 
     Args:
         hidden: h, the width of the attention MLP (the paper does not give it; 64 as Elliot).
         mode: `"att"` or `"avg"`.
 
-    Call arguments:
-        user_vectors: `[N, D]` u_i of each (user, history item) pair.
+    Call arguments (M pairs over N entries of B users):
+        user_vectors: `[B, D]` u_i.
         projected: `[U, C, h]` W2x x of the batch's distinct history items (`project`).
-        component_mask: `[U, C]` valid components of those items.
-        slots: `[N]` row of each pair's history item in `projected`.
+        slots: `[M]` flat position u * C + c of each pair's component in `projected`.
+        entries: `[M]` the entry of each pair, N for padding.
+        entry_segments: `[N]` the user row of each entry, B for padding.
 
     Returns:
-        `[N, C]` weights, 0 on invalid components (and all 0 for an item without any).
+        `[M]` weights, summing to 1 over each entry's components, 0 at padding pairs (an
+        item without components has no pairs: its entry gets no content).
     """
 
     def __init__(self, hidden: int = 64, mode: str = "att", **kwargs):
@@ -73,7 +76,6 @@ class ComponentAttention(keras.layers.Layer):
             raise ValueError(f"Received: `hidden={hidden}`. Expected an integer >= 1.")
         self.hidden = int(hidden)
         self.mode = mode
-        self.softmax = SmoothedSoftmax(beta=1.0)
 
     def build(self, user_dim: int, feature_dim: int):
         if self.mode == "att":
@@ -98,14 +100,26 @@ class ComponentAttention(keras.layers.Layer):
             return None
         return ops.matmul(ops.cast(components, self.feature_kernel.dtype), self.feature_kernel)
 
-    def call(self, user_vectors, projected, component_mask, slots):
-        mask = ops.take(component_mask, slots, axis=0)  # [N, C]
+    def call(self, user_vectors, projected, slots, entries, entry_segments):
+        num_entries = ops.shape(entry_segments)[0] + 1  # the last one collects the padding
+        real = entries < num_entries - 1
         if self.mode == "avg":
-            return _masked_mean(mask)
-        user_term = ops.matmul(user_vectors, self.user_kernel)[:, None, :]
-        hidden = ops.relu(ops.take(projected, slots, axis=0) + user_term + self.hidden_bias)
-        scores = ops.sum(hidden * self.output_kernel, axis=-1)  # [N, C]
-        return self.softmax(scores, mask)
+            return segment_mean_weights(entries, num_entries, real)
+        # W2u u_i once per user; pair -> entry -> user (padding: an extra zero row each).
+        user_terms = ops.matmul(user_vectors, self.user_kernel)
+        user_terms = ops.concatenate([user_terms, ops.zeros_like(user_terms[:1])], axis=0)
+        padding = ops.full((1,), ops.shape(user_vectors)[0], "int32")
+        owners = ops.take(
+            ops.concatenate([ops.cast(entry_segments, "int32"), padding], 0), entries, axis=0
+        )
+        projected = ops.reshape(projected, (-1, self.hidden))
+        hidden = ops.relu(
+            ops.take(projected, slots, axis=0)
+            + ops.take(user_terms, owners, axis=0)
+            + self.hidden_bias
+        )
+        scores = ops.sum(hidden * self.output_kernel, axis=-1)  # [M]
+        return segment_softmax(scores, entries, num_entries, real)
 
     def get_config(self):
         config = super().get_config()
@@ -202,9 +216,7 @@ class ItemAttention(keras.layers.Layer):
         num_segments = ops.shape(user_vectors)[0] + 1  # the last one collects the padding
         real = segments < num_segments - 1
         if self.mode == "avg":
-            real = ops.cast(real, "float32")
-            counts = ops.segment_sum(real, segments, num_segments)
-            return real / ops.take(ops.maximum(counts, 1.0), segments, axis=0)
+            return segment_mean_weights(segments, num_segments, real)
         hidden = self.hidden_bias
         for name in self.inputs:
             if name == "U":

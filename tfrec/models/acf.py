@@ -50,9 +50,12 @@ class ACF(EmbeddingModel):
         padded with num_items, "history_mask": [B, L], "pair_positions": [N]}` (flat
         position b * L + l of each real history entry; B * L marks padding), plus with
         components `"components": [U, C, F]` (the batch's distinct history items),
-        `"component_mask": [U, C]` and `"pair_slots": [N]` (each entry's item's row in
-        `components`). Both attentions run on the N real entries only, never on the padded
-        B x L grid (`attention` scatters the weights back to it for analysis).
+        `"component_mask": [U, C]`, `"component_slots": [M]` and `"component_entries": [M]`
+        (the flat position u * C + c in `components` of each real component of each real
+        entry, and that entry; N marks padding). The item attention runs on the N real
+        entries, the component attention on the M real (entry, component) pairs, never on
+        the padded B x L or N x C grids (`attention` scatters the weights back to them for
+        analysis).
 
     Args:
         num_users, num_items: sizes of the id spaces.
@@ -170,7 +173,7 @@ class ACF(EmbeddingModel):
         return rows * ops.expand_dims(ops.cast(items < self.num_items, rows.dtype), -1)
 
     def _attend(self, inputs):
-        """`(users [B, D], segments, auxiliary [N, D], alpha [N], beta [N, C] or None)`."""
+        """`(users [B, D], segments, auxiliary [N, D], alpha [N], beta [M] or None)`."""
         users = self.user_embedding(ops.convert_to_tensor(inputs["user"], "int32"))
         segments, items = self._entries(inputs)
         auxiliary = self._entry_rows(self.auxiliary_embedding, items)
@@ -180,18 +183,16 @@ class ACF(EmbeddingModel):
         pooled, beta = None, None
         if self.uses_components:
             components = ops.convert_to_tensor(inputs["components"])
-            component_mask = ops.cast(ops.convert_to_tensor(inputs["component_mask"]), "bool")
-            slots = ops.convert_to_tensor(inputs["pair_slots"], "int32")
-            # Entry -> its user's vector; padding entries (segment B) -> an extra zero row.
-            padded_users = ops.concatenate([users, ops.zeros_like(users[:1])], axis=0)
+            slots = ops.convert_to_tensor(inputs["component_slots"], "int32")
+            entries = ops.convert_to_tensor(inputs["component_entries"], "int32")
             beta = self.component_attention(
-                ops.take(padded_users, segments, axis=0),
-                self.component_attention.project(components),
-                component_mask,
-                slots,
-            )  # [N, C]
-            content = ops.take(self.item_attention.project(components), slots, axis=0)
-            pooled = ops.sum(ops.expand_dims(beta, -1) * content, axis=-2)  # W1x x̄ [N, h]
+                users, self.component_attention.project(components), slots, entries, segments
+            )  # [M]
+            content = self.item_attention.project(components)
+            content = ops.take(ops.reshape(content, (-1, ops.shape(content)[-1])), slots, axis=0)
+            pooled = ops.segment_sum(  # W1x x̄ [N, h]; row N collects the padding pairs
+                ops.expand_dims(beta, -1) * content, entries, ops.shape(segments)[0] + 1
+            )[:-1]
         alpha = self.item_attention(users, targets, auxiliary, pooled, segments)
         return users, segments, auxiliary, alpha, beta
 
@@ -202,7 +203,7 @@ class ACF(EmbeddingModel):
         their weights back to the grid of `inputs["history"]`, zero at padding. beta is
         only formed when `return_component_weights`.
         """
-        _, _, _, alpha, beta = self._attend(inputs)
+        _, segments, _, alpha, beta = self._attend(inputs)
         history = ops.convert_to_tensor(inputs["history"], "int32")
         batch, length = ops.shape(history)[0], ops.shape(history)[1]
         positions = ops.expand_dims(ops.convert_to_tensor(inputs["pair_positions"], "int32"), -1)
@@ -210,8 +211,19 @@ class ACF(EmbeddingModel):
         alpha = ops.reshape(ops.scatter(positions, alpha, (grid,))[:-1], (batch, length))
         if not return_component_weights or beta is None:
             return alpha, None
-        beta = ops.scatter(positions, beta, (grid, ops.shape(beta)[1]))
-        return alpha, ops.reshape(beta[:-1], (batch, length, -1))
+        # [M] pairs -> [N + 1, C] (entry, component column) -> the [B, L, C] grid.
+        columns = ops.shape(inputs["components"])[1]
+        cells = (
+            ops.convert_to_tensor(inputs["component_entries"], "int32") * columns
+            + ops.convert_to_tensor(inputs["component_slots"], "int32") % columns
+        )
+        entries = ops.shape(segments)[0] + 1
+        beta = ops.reshape(
+            ops.scatter(ops.expand_dims(cells, -1), beta, (entries * columns,)),
+            (entries, columns),
+        )
+        beta = ops.scatter(positions, beta[:-1], (grid, columns))
+        return alpha, ops.reshape(beta[:-1], (batch, length, columns))
 
     def user_representation(self, inputs):
         """u'_i = u_i + sum_l alpha(i, l) p_l: `[B, D]`."""

@@ -6,17 +6,23 @@ per pass, shuffled, negatives re-drawn against the training set), plus user i's 
 R(i) as padded item ids (`UserHistories`) with the positions of its real entries, and,
 for models that read content, the components of the batch's *distinct* history items only:
 
-    pair_positions [N]       flat position b * L + l of each real (unpadded) history entry
-    components     [U, C, F] the U distinct items' components (U <= B * L, padded)
-    component_mask [U, C]
-    pair_slots     [N]       row in `components` of that entry's item
+    pair_positions    [N]       flat position b * L + l of each real (unpadded) history entry
+    components        [U, C, F] the U distinct items' components (U <= B * L, padded)
+    component_mask    [U, C]
+    component_slots   [M]       flat position u * C + c in `components` of each real
+                                component of each real entry (an item's components
+                                once per entry that holds it)
+    component_entries [M]       the entry (index into pair_positions) each belongs to
 
 so memory per step grows with the distinct items of one batch, never with all users'
 histories (15,000 items x 49 x 2,048 would be 6 GB per copy in float32), and both
-attentions run on the N real history entries only, not on the padded B x L grid (users are
-drawn per interaction, so a batch's longest history is often several times its mean: on
-ml-1m-sample 232 against 40, on amazon-cloth 66 against 8). N is padded to a multiple of
-`pair_pad_multiple` with the position B * L, which the model drops.
+attentions run on real values only: the item attention on the N real history entries, not
+on the padded B x L grid (users are drawn per interaction, so a batch's longest history is
+often several times its mean: on ml-1m-sample 232 against 40, on amazon-cloth 66 against
+8), and the component attention on the M real (entry, component) pairs, not on N x C
+(amazon-cloth's tags: C = 16 slots for 5.7 tags per item on average). N and M are padded
+to multiples of `pair_pad_multiple`: N with the position B * L, M with the entry N, which
+the model drops.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ def history_inputs(
         pad_multiple: history width rounded up to a multiple of this.
         component_pad_multiple: number of distinct items rounded up to a multiple of this
             (fewer distinct shapes, so fewer retraces / XLA compilations).
-        pair_pad_multiple: number of real history entries rounded up likewise.
+        pair_pad_multiple: number of real history entries, and of real (entry, component)
+            pairs, rounded up likewise.
         sizes_per_octave: round all three further up a geometric ladder with this many
             sizes per doubling (`padded_size`; 0: plain multiples). Bounds the distinct
             shapes, hence JAX's XLA compilations, at the cost of more padding.
@@ -80,9 +87,20 @@ def history_inputs(
     padded = np.full(rows, components.num_items, np.int64)  # the padding id: no components
     padded[: len(distinct)] = distinct
     values, component_mask = components.gather(padded)
-    pair_slots = np.zeros(pairs, np.int32)
-    pair_slots[: len(positions)] = slots.ravel()[positions]
-    inputs.update(components=values, component_mask=component_mask, pair_slots=pair_slots)
+    # Every real (entry, component) pair, in entry order: np.nonzero walks the [N, C] mask
+    # of the entries' items row by row.
+    entries, columns = np.nonzero(component_mask[slots.ravel()[positions]])
+    size = padded_size(len(entries), pair_pad_multiple, sizes_per_octave)
+    component_slots = np.zeros(size, np.int32)  # padding: any valid slot, dropped by entry
+    component_slots[: len(entries)] = slots.ravel()[positions][entries] * values.shape[1] + columns
+    component_entries = np.full(size, pairs, np.int32)  # N: dropped by the model
+    component_entries[: len(entries)] = entries
+    inputs.update(
+        components=values,
+        component_mask=component_mask,
+        component_slots=component_slots,
+        component_entries=component_entries,
+    )
     return inputs
 
 

@@ -43,11 +43,12 @@ def make_acf_tf_dataset(
     types = [tf.int32, tf.int32, tf.int32, tf.int32, tf.bool, tf.int32]
     shapes = [[None], [None], [None, sampler.num_negatives], [None, None], [None, None], [None]]
     if components is not None:
-        names += ["components", "component_mask", "pair_slots"]
-        types += [tf.as_dtype(components.dtype), tf.bool, tf.int32]
+        names += ["components", "component_mask", "component_slots", "component_entries"]
+        types += [tf.as_dtype(components.dtype), tf.bool, tf.int32, tf.int32]
         shapes += [
             [None, components.max_components, components.dim],
             [None, components.max_components],
+            [None],
             [None],
         ]
 
