@@ -4,13 +4,16 @@
 (e.g. "nais/e16/s0") in `OUTPUT.json` and its per-user metric values under
 "KEY/METRIC" in `OUTPUT.npz` (plus the shared "users"), so a restarted script skips what is
 done and the summary can run paired t-tests on per-user values averaged over seeds.
-Every table script takes `--verbose` (`add_progress_argument`).
+Every table script takes `--verbose` (`add_progress_argument`), and a run records the
+checkout that trained it (`code_version`): a table that takes several sessions mixes
+commits, and a reader must be able to tell which.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,25 @@ def add_progress_argument(parser: argparse.ArgumentParser) -> None:
         default=2,
         help="Keras progress: 2 one line per epoch (default), 1 progress bar, 0 silent",
     )
+
+
+def code_version() -> str | None:
+    """The commit of the checkout these scripts live in, "+changes" when its code (tfrec/,
+    benchmarks/*.py, setup.cfg) differs from it; None outside git (an exported tarball).
+    Results files are left out: a table run rewrites its own JSON between runs."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("diff", "--quiet", "HEAD", "--", "tfrec", "benchmarks/*.py", "setup.cfg")
+    except OSError:
+        return None
+    if commit.returncode != 0:
+        return None
+    return commit.stdout.strip() + ("+changes" if changed.returncode == 1 else "")
 
 
 def load_runs(output: Path) -> tuple[dict, dict]:

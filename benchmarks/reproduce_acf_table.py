@@ -38,6 +38,7 @@ import keras
 import numpy as np
 from _runs import add_progress_argument
 from _runs import averaged_over_seeds
+from _runs import code_version
 from _runs import load_runs
 from _runs import save_run
 
@@ -103,7 +104,7 @@ def main() -> None:
                 if args.epochs:
                     preset = preset.replace(epochs=args.epochs)
                 print(f"{key}: training ({preset.epochs} epochs)", flush=True)
-                started = time.perf_counter()
+                code, started = code_version(), time.perf_counter()
                 result = run_acf_experiment(
                     data,
                     preset,
@@ -116,6 +117,7 @@ def main() -> None:
                     **{m: result.metrics[m] for m in METRICS},
                     "seconds": time.perf_counter() - started,
                     "final_loss": result.history["loss"][-1],
+                    "code": code,
                 }
                 save_run(output, record, per_user, key, result.evaluation, METRICS)
                 run = record["runs"][key]

@@ -45,6 +45,7 @@ import keras
 import numpy as np
 from _runs import add_progress_argument
 from _runs import averaged_over_seeds
+from _runs import code_version
 from _runs import load_runs
 from _runs import save_run
 
@@ -149,7 +150,7 @@ def main() -> None:
                 fism = {}
                 for model in missing:
                     key = f"{model}/e{dim}/s{seed}"
-                    started = time.perf_counter()
+                    code, started = code_version(), time.perf_counter()
                     result = run_one(data, model, dim, seed, args, features, fism)
                     if model.startswith("fism"):
                         fism[model] = result.model
@@ -161,6 +162,7 @@ def main() -> None:
                         "validation": stopping.get("best_value"),
                         "seconds": time.perf_counter() - started,
                         "preset": result.config["preset"]["name"],
+                        "code": code,
                     }
                     save_run(output, record, per_user, key, result.evaluation, METRICS)
                     row = record["runs"][key]

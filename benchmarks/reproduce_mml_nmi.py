@@ -36,6 +36,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from _runs import add_progress_argument
+from _runs import code_version
 
 from tfrec.data.registry import load_dataset
 from tfrec.evaluation.neighbourhood_cf import two_stage_evaluation
@@ -130,7 +131,7 @@ def main() -> None:
                     preset = preset.replace(epochs=args.epochs)
                 if overrides:  # after --epochs: the untrained row stays untrained
                     preset = preset.replace(**overrides)
-                started = time.perf_counter()
+                code, started = code_version(), time.perf_counter()
                 if model == "wrmf":
                     result = run_wrmf_experiment(data, preset, seed=seed)
                 else:
@@ -146,6 +147,7 @@ def main() -> None:
                     },
                     "nmi": result.config.get("nmi"),
                     "seconds": seconds,
+                    "code": code,
                 }
                 write_json(output, record)
                 run = record["runs"][key]
