@@ -24,16 +24,14 @@ import keras
 from _runs import add_progress_argument
 from _runs import code_version
 from _runs import load_runs
+from acf_throughput import SOURCES
+from acf_throughput import load_data
 from reproduce_acf_table import ROWS
 
-from tfrec.data.registry import load_dataset
-from tfrec.features.component_features import write_token_components
-from tfrec.features.component_store import ComponentStore
 from tfrec.training import get_preset
 from tfrec.training.acf_experiment import run_acf_experiment
 from tfrec.utils.atomic import write_json
 
-SOURCES = {"amazon-cloth": "tags", "lrd-office": "text"}
 METRICS = ("hr@100", "ndcg@100")
 
 
@@ -54,12 +52,7 @@ def main() -> None:
         backend=keras.backend.backend(),
     )
     for dataset in args.datasets:
-        data = load_dataset(dataset, split="leave-one-out", progress=False)
-        store = Path(args.features_dir) / f"{dataset}_{SOURCES[dataset]}_components.h5"
-        if not store.exists():
-            store.parent.mkdir(parents=True, exist_ok=True)
-            write_token_components(data, store, source=SOURCES[dataset])
-        components = ComponentStore(store, data.item_keys).load()
+        data, components = load_data(dataset, args.features_dir)
         for seed in args.seeds:
             for row in args.rows:
                 key = f"{dataset}/{row}/s{seed}"
